@@ -1,0 +1,3 @@
+from thinkir.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Corpus readers, the document store, the index manifest and the batch index builder."""
