@@ -34,9 +34,10 @@ def _root(
 
 def _register() -> None:
     # imported for their side effect of adding commands to ``app``
-    from thinkir.cli import demo, index, search  # noqa: F401
+    from thinkir.cli import demo, groups, index, search  # noqa: F401
 
-    for optional in ("eval", "serve", "train", "classify"):
+    # modules of the later subsystems; each registers its own commands when present
+    for optional in ("eval", "serve", "rerank", "reason", "classify"):
         try:
             __import__(f"thinkir.cli.{optional}")
         except ModuleNotFoundError as err:
