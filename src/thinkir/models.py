@@ -16,6 +16,7 @@ import importlib.util
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -138,11 +139,14 @@ def _conversion_dir(spec: ModelSpec, cache_dir: Path | None) -> Path:
     return Path(root) / "models" / f"{spec.key}-{ver}"
 
 
-def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
+def convert_gguf(
+    gguf_path: Path, out_dir: Path, converter: Callable[[Path, Path], None] | None = None
+) -> Path:
     """Dequantise a GGUF checkpoint once into ``out_dir`` (safetensors + tokenizer) and return it.
 
     Safe when several processes call it at once: one converts under a file lock into a temporary
-    folder and renames it into place; the others wait and reuse the result.
+    folder and renames it into place; the others wait and reuse the result. A conversion that dies
+    half-way leaves only its temporary folder, which the next attempt removes.
     """
     if (out_dir / "config.json").is_file():
         return out_dir
@@ -152,22 +156,29 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
     with FileLock(str(out_dir) + ".lock"):
         if (out_dir / "config.json").is_file():
             return out_dir
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         logger.info("converting %s to safetensors in %s (once)", gguf_path.name, out_dir)
+        for stale in out_dir.parent.glob(out_dir.name + ".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-        # A GGUF-loaded model carries a quantizer that refuses save_pretrained; the weights are
-        # already dequantised to plain tensors, so dropping it saves an ordinary checkpoint.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        (converter or _gguf_to_safetensors)(gguf_path, tmp)
+        if not (tmp / "config.json").is_file():
+            raise RuntimeError(f"conversion of {gguf_path} wrote no config.json")
         os.replace(tmp, out_dir)
     return out_dir
+
+
+def _gguf_to_safetensors(gguf_path: Path, tmp: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    # A GGUF-loaded model carries a quantizer that refuses save_pretrained; the weights are already
+    # dequantised to plain tensors, so dropping it saves an ordinary checkpoint.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
 
 
 def load_causal_lm(

@@ -148,7 +148,11 @@ class SentenceTransformerEmbedder(Embedder):
         self.name = name
         self.model_id = model_id(name)
         self.revision = _revision_of(path)
-        dim = self.model.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         if not dim:
             raise UnknownModelError(f"embedder {name!r} does not report an embedding dimension")
         self.dimension = int(dim)
@@ -195,11 +199,17 @@ def _revision_of(path: str) -> str:
 
 
 EMBEDDER_TYPES: dict[str, type[Embedder]] = {"sentence-transformers": SentenceTransformerEmbedder}
+# types that register themselves in EMBEDDER_TYPES when their module is imported (kept lazy: torch etc.)
+_TYPE_MODULES = {"lrem": "thinkir.retrieval.reasoning.embedder"}
 
 
 def load_embedder(name: str, device: str | None = None, **kwargs: Any) -> Embedder:
     """Build the embedder for ``name``; ``type:name`` picks a non-default type (e.g. ``lrem:…``)."""
     kind, _, rest = name.partition(":")
+    if rest and kind in _TYPE_MODULES and kind not in EMBEDDER_TYPES:
+        import importlib
+
+        importlib.import_module(_TYPE_MODULES[kind])
     if rest and kind in EMBEDDER_TYPES:
         return EMBEDDER_TYPES[kind](rest, device=device, **kwargs)  # type: ignore[call-arg]
     return SentenceTransformerEmbedder(name, device=device, **kwargs)
