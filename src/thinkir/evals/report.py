@@ -43,8 +43,8 @@ def contract_record(
     latency_ms: Mapping[str, float | None],
     **extra: Any,
 ) -> dict[str, Any]:
-    """The contract object (metric values rounded to 4 decimals); ``extra`` keys follow the six
-    contract keys (extensions such as query counts)."""
+    """The contract object, metric values rounded to 4 decimals. ``extra`` keys (extensions such as
+    query counts) follow the six contract keys."""
     record: dict[str, Any] = {
         "task": task,
         "dataset": dataset,
@@ -53,21 +53,36 @@ def contract_record(
         "metrics": {k: _round(v) for k, v in metrics.items()},
         "latency_ms": {"p50": latency_ms.get("p50"), "p99": latency_ms.get("p99")},
     }
-    for key, value in extra.items():
-        if key in record:
-            raise ValueError(f"{key!r} is a contract key; pass it by name")
-        record[key] = value
+    record.update(extra)
     return record
 
 
-def contract_line(*args: Any, **kwargs: Any) -> str:
+def contract_line(
+    task: str,
+    dataset: str,
+    pipeline: str,
+    n_queries: int,
+    metrics: Mapping[str, float],
+    latency_ms: Mapping[str, float | None],
+    **extra: Any,
+) -> str:
     """:func:`contract_record` as one compact JSON line (no newline)."""
-    return json.dumps(contract_record(*args, **kwargs), ensure_ascii=False, allow_nan=False)
+    record = contract_record(task, dataset, pipeline, n_queries, metrics, latency_ms, **extra)
+    return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
 
-def print_contract(*args: Any, file: IO[str] | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Write the contract line (the last line of an eval command) and return the record."""
-    record = contract_record(*args, **kwargs)
+def print_contract(
+    task: str,
+    dataset: str,
+    pipeline: str,
+    n_queries: int,
+    metrics: Mapping[str, float],
+    latency_ms: Mapping[str, float | None],
+    file: IO[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write the contract line to ``file`` (stdout) as the eval command's last line; returns the record."""
+    record = contract_record(task, dataset, pipeline, n_queries, metrics, latency_ms, **extra)
     out = file or sys.stdout
     out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
     out.flush()
