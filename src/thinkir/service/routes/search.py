@@ -1,0 +1,23 @@
+"""POST /v1/search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from thinkir.service import flows
+from thinkir.service.deps import State
+from thinkir.service.schemas import ErrorResponse, SearchRequest, SearchResponse
+
+router = APIRouter(tags=["search"])
+
+
+@router.post(
+    "/v1/search",
+    response_model=SearchResponse,
+    responses={400: {"model": ErrorResponse, "description": "A stage that is not available"},
+               422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
+async def search(body: SearchRequest, state: State) -> SearchResponse:
+    """Search the index: first stage (dense, bm25, hybrid), optional reasoning and reranking."""
+    params = flows.check_search(state, body.query, body.k, body.mode.value, body.reason.value, body.rerank)
+    return SearchResponse(**await flows.search(state, params))
