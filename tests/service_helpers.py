@@ -41,13 +41,18 @@ def build_tiny_model(folder: Path) -> Path:
     tokenizer = BertTokenizerFast(vocab_file=str(bert_dir / "vocab.txt"), do_lower_case=True)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
     )
     BertModel(config).save_pretrained(bert_dir)
     tokenizer.save_pretrained(bert_dir)
     transformer = models.Transformer(str(bert_dir), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    dim = getattr(transformer, "get_embedding_dimension", transformer.get_word_embedding_dimension)()
+    pooling = models.Pooling(dim, "mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(out))
     return out
 
@@ -86,9 +91,21 @@ def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
 def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
     """A throw-away redis-server on ``port`` (no persistence), waited on until it answers PING."""
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not redis_reachable(port=port):

@@ -41,7 +41,8 @@ class Admission:
             self.metrics.rejected.labels("queue_full").inc()
             raise QueueFullError(
                 f"server busy: {self._pending} requests queued or running (limit "
-                f"{self.workers + self.queue_size}); retry later", retry_after=self.retry_after_s()
+                f"{self.workers + self.queue_size}); retry later",
+                retry_after=self.retry_after_s(),
             )
         self._pending += 1
         self.metrics.queue_depth.set(self._pending)

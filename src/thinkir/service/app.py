@@ -59,13 +59,18 @@ def create_app(settings: Settings | None = None, pipeline: SearchPipeline | None
     for module in (search, rerank, embeddings, classify, info):
         app.include_router(module.router, dependencies=protected)
     app.include_router(probes.router)
+    # metric labels: known route paths only, so random URLs cannot blow up the label set
+    routes = {str(getattr(r, "path", "")) for r in app.routes}
+    for module in (search, rerank, embeddings, classify, info, probes):
+        routes |= {str(getattr(r, "path", "")) for r in module.router.routes}
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "OPTIONS"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    routes = {getattr(r, "path", "") for r in app.routes}
     app.add_middleware(GatewayMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes, routes=routes)
     return app

@@ -106,7 +106,12 @@ class RedisCache(Cache):
     backend = "redis"
 
     def __init__(
-        self, url: str, metrics: Metrics, ttl_s: int, timeout_s: float = 0.05, retry_s: float = 1.0,
+        self,
+        url: str,
+        metrics: Metrics,
+        ttl_s: int,
+        timeout_s: float = 0.05,
+        retry_s: float = 1.0,
         max_connections: int = 64,
     ) -> None:
         super().__init__(metrics, ttl_s)
@@ -116,8 +121,12 @@ class RedisCache(Cache):
         self.timeout_s = timeout_s
         self.retry_s = retry_s
         self.client = aioredis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, max_connections=max_connections,
-            retry_on_timeout=False, health_check_interval=30,
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            max_connections=max_connections,
+            retry_on_timeout=False,
+            health_check_interval=30,
         )
         self._down_until = 0.0
         self._last_error: str | None = None

@@ -44,8 +44,7 @@ def check_search(state: ServiceState, query: str, k: int, mode: str, reason: str
         raise LimitExceededError(f"k={k} is above this server's limit of {s.max_k}")
     if mode not in state.available_modes():
         raise StageUnavailableError(
-            f"mode={mode!r} needs a BM25 index, and this index has none; available modes: "
-            f"{state.available_modes()}"
+            f"mode={mode!r} needs a BM25 index, and this index has none; available modes: {state.available_modes()}"
         )
     if mode != "bm25" and reason not in state.available_reason_modes():
         raise StageUnavailableError(
@@ -100,7 +99,8 @@ async def _compute_search(state: ServiceState, p: SearchParams) -> dict[str, Any
     pipeline = state.pipeline
     job = run_with(
         lambda: pipeline.search(p.query, k=p.k, mode=p.mode, reason=p.reason, rerank=p.rerank),
-        vectors=vectors, reasoned=reasoned,
+        vectors=vectors,
+        reasoned=reasoned,
     )
     ranked: RankedList = await state.run(job)
     for name, ms in ranked.trace.timings_ms.items():
@@ -110,8 +110,12 @@ async def _compute_search(state: ServiceState, p: SearchParams) -> dict[str, Any
     payload: dict[str, Any] = {
         "query": p.query,
         "results": [
-            {"id": c.doc_id, "score": c.score, "title": c.document.title if c.document else "",
-             "text": c.document.text if c.document else ""}
+            {
+                "id": c.doc_id,
+                "score": c.score,
+                "title": c.document.title if c.document else "",
+                "text": c.document.text if c.document else "",
+            }
             for c in ranked.candidates
         ],
         "timings_ms": {name: round(ms, 3) for name, ms in timings.items()},

@@ -39,7 +39,12 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id and any ``extra`` fields."""
 
-    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+        "message",
+        "asctime",
+        "request_id",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, object] = {

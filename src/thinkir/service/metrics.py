@@ -16,28 +16,42 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.requests = Counter(
-            "thinkir_http_requests", "HTTP requests by route, method and status.", ["route", "method", "status"],
+            "thinkir_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
             registry=r,
         )
         self.latency = Histogram(
-            "thinkir_http_request_duration_seconds", "HTTP request latency by route.", ["route", "method"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "thinkir_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.stage = Histogram(
-            "thinkir_stage_duration_seconds", "Wall time of one pipeline stage (computed, not cached).",
-            ["stage"], buckets=_LATENCY_BUCKETS, registry=r,
+            "thinkir_stage_duration_seconds",
+            "Wall time of one pipeline stage (computed, not cached).",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.cache = Counter(
-            "thinkir_cache_requests", "Cache lookups by kind and outcome (hit, miss).", ["kind", "outcome"],
+            "thinkir_cache_requests",
+            "Cache lookups by kind and outcome (hit, miss).",
+            ["kind", "outcome"],
             registry=r,
         )
         self.cache_errors = Counter(
-            "thinkir_cache_errors", "Cache backend errors and timeouts (each served as a miss).", ["op"],
+            "thinkir_cache_errors",
+            "Cache backend errors and timeouts (each served as a miss).",
+            ["op"],
             registry=r,
         )
         self.singleflight = Counter(
-            "thinkir_singleflight_shared", "Requests that waited on an identical in-flight computation.",
-            ["kind"], registry=r,
+            "thinkir_singleflight_shared",
+            "Requests that waited on an identical in-flight computation.",
+            ["kind"],
+            registry=r,
         )
         self.queue_depth = Gauge(
             "thinkir_queue_depth", "Requests waiting for or holding an inference worker.", registry=r
@@ -46,6 +60,8 @@ class Metrics:
             "thinkir_rejected_requests", "Requests refused by load shedding or limits.", ["reason"], registry=r
         )
         self.batch_size = Histogram(
-            "thinkir_embed_batch_texts", "Texts per micro-batched embedder call.",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r,
+            "thinkir_embed_batch_texts",
+            "Texts per micro-batched embedder call.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
         )

@@ -47,23 +47,35 @@ class GatewayMiddleware:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 self.metrics.rejected.labels("body_too_large").inc()
-                await _send_error(send_wrapper, 413, "payload_too_large",
-                                  f"request body of {declared} bytes is over the limit of {self.max_body_bytes}",
-                                  request_id)
+                await _send_error(
+                    send_wrapper,
+                    413,
+                    "payload_too_large",
+                    f"request body of {declared} bytes is over the limit of {self.max_body_bytes}",
+                    request_id,
+                )
                 return
             try:
                 await self.app(scope, self._limited(receive), send_wrapper)
             except Exception:  # noqa: BLE001 - the last resort: log it, answer without the trace
                 logger.exception("unhandled error on %s %s", method, path)
                 if not status["started"]:
-                    await _send_error(send_wrapper, 500, "internal_error",
-                                      "internal server error; quote the request id when reporting it", request_id)
+                    await _send_error(
+                        send_wrapper,
+                        500,
+                        "internal_error",
+                        "internal server error; quote the request id when reporting it",
+                        request_id,
+                    )
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.latency.labels(route, method).observe(elapsed)
             self.metrics.requests.labels(route, method, str(status["code"])).inc()
             logger.info(
-                "%s %s %s", method, path, status["code"],
+                "%s %s %s",
+                method,
+                path,
+                status["code"],
                 extra={"status": status["code"], "duration_ms": round(elapsed * 1000, 3), "route": route},
             )
             reset_request_id(token)
@@ -88,6 +100,11 @@ class GatewayMiddleware:
 async def _send_error(send: Send, status: int, kind: str, message: str, request_id: str) -> None:
     body: dict[str, Any] = {"error": {"type": kind, "message": message, "request_id": request_id}}
     raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})

@@ -38,7 +38,9 @@ class SearchRequest(_Strict):
     mode: Mode = Field(Mode.dense, description="First stage: dense, bm25 or hybrid (RRF of both).")
     reason: Reason = Field(Reason.never, description="Query reasoning (LREM): auto, always or never.")
     rerank: str = Field(
-        "none", min_length=1, max_length=64,
+        "none",
+        min_length=1,
+        max_length=64,
         description="none, pointwise, dear, or a reranker registry name; GET /v1/info lists what is available.",
     )
 

@@ -49,9 +49,7 @@ class ServiceState:
     _reranker_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    async def start(
-        cls, settings: Settings, metrics: Metrics, pipeline: SearchPipeline | None = None
-    ) -> ServiceState:
+    async def start(cls, settings: Settings, metrics: Metrics, pipeline: SearchPipeline | None = None) -> ServiceState:
         """Load the index and models (in a thread), wrap the embedder in the batcher, warm up."""
         executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="thinkir-worker")
         loop = asyncio.get_running_loop()
@@ -71,8 +69,12 @@ class ServiceState:
         if pipeline.reasoner is not None and not isinstance(pipeline.reasoner, PrecomputedReasoner):
             pipeline.reasoner = PrecomputedReasoner(pipeline.reasoner)
         state = cls(
-            settings=settings, pipeline=pipeline, metrics=metrics, cache=build_cache(settings, metrics),
-            batcher=batcher, executor=executor,
+            settings=settings,
+            pipeline=pipeline,
+            metrics=metrics,
+            cache=build_cache(settings, metrics),
+            batcher=batcher,
+            executor=executor,
             admission=Admission(settings.max_concurrency, settings.queue_size, settings.queue_timeout_s, metrics),
             flight=SingleFlight(metrics),
         )
@@ -121,8 +123,7 @@ class ServiceState:
         key = RERANK_ALIASES.get(rerank, rerank)
         if key not in RERANKERS:
             raise StageUnavailableError(
-                f"rerank={rerank!r} is not available in this installation; "
-                f"available: {self.available_rerank_options()}"
+                f"rerank={rerank!r} is not available in this installation; available: {self.available_rerank_options()}"
             )
         return key
 

@@ -18,8 +18,11 @@ router = APIRouter(tags=["embeddings"])
 @router.post(
     "/v1/embeddings",
     response_model=EmbeddingsResponse,
-    responses={400: {"model": ErrorResponse, "description": "Another model than the loaded one"},
-               422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse, "description": "Another model than the loaded one"},
+        422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+    },
 )
 async def embeddings(body: EmbeddingsRequest, state: State) -> EmbeddingsResponse:
     """Embed texts with the index's embedder (L2-normalised vectors)."""
@@ -37,9 +40,12 @@ async def embeddings(body: EmbeddingsRequest, state: State) -> EmbeddingsRespons
         EmbeddingItem(
             index=i,
             embedding=base64.b64encode(v.astype("<f4").tobytes()).decode()
-            if body.encoding_format == "base64" else v.tolist(),
+            if body.encoding_format == "base64"
+            else v.tolist(),
         )
         for i, v in enumerate(vectors)
     ]
     tokens = flows.token_count(state, texts)
-    return EmbeddingsResponse(data=data, model=embedder.model_id, usage=Usage(prompt_tokens=tokens, total_tokens=tokens))
+    return EmbeddingsResponse(
+        data=data, model=embedder.model_id, usage=Usage(prompt_tokens=tokens, total_tokens=tokens)
+    )

@@ -26,7 +26,9 @@ async def ready(request: Request) -> JSONResponse:
         return JSONResponse(body.model_dump(), status_code=503)
     cache_status = await state.cache.status()
     body = ReadyResponse(
-        status="ready" if cache_status == "ok" else "degraded", index=True, models=True,
+        status="ready" if cache_status == "ok" else "degraded",
+        index=True,
+        models=True,
         cache=f"{state.cache.backend}: {cache_status}",
     )
     return JSONResponse(body.model_dump())

@@ -16,8 +16,11 @@ router = APIRouter(tags=["rerank"])
     "/v1/rerank",
     response_model=RerankResponse,
     response_model_exclude_none=True,
-    responses={400: {"model": ErrorResponse, "description": "Unknown reranker model"},
-               422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse, "description": "Unknown reranker model"},
+        422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+    },
 )
 async def rerank(body: RerankRequest, state: State) -> RerankResponse:
     """Score ``documents`` against ``query`` with a registered reranker; best first."""
@@ -25,11 +28,10 @@ async def rerank(body: RerankRequest, state: State) -> RerankResponse:
     pairs = await flows.rerank(state, body.model, body.query, texts, body.top_n)
     results = [
         RerankResult(
-            index=i, relevance_score=score,
+            index=i,
+            relevance_score=score,
             document=RerankDocument(text=texts[i]) if body.return_documents else None,
         )
         for i, score in pairs
     ]
-    return RerankResponse(
-        id=current_request_id(), model=body.model, results=results, usage={"documents": len(texts)}
-    )
+    return RerankResponse(id=current_request_id(), model=body.model, results=results, usage={"documents": len(texts)})

@@ -14,8 +14,13 @@ router = APIRouter(tags=["search"])
 @router.post(
     "/v1/search",
     response_model=SearchResponse,
-    responses={400: {"model": ErrorResponse, "description": "A stage that is not available"},
-               422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    response_model_exclude_none=True,
+    responses={
+        400: {"model": ErrorResponse, "description": "A stage that is not available"},
+        422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
 )
 async def search(body: SearchRequest, state: State) -> SearchResponse:
     """Search the index: first stage (dense, bm25, hybrid), optional reasoning and reranking."""
