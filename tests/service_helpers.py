@@ -51,7 +51,12 @@ def build_tiny_model(folder: Path) -> Path:
     BertModel(config).save_pretrained(bert_dir)
     tokenizer.save_pretrained(bert_dir)
     transformer = models.Transformer(str(bert_dir), max_seq_length=64)
-    dim = getattr(transformer, "get_embedding_dimension", transformer.get_word_embedding_dimension)()
+    get_dim = (
+        transformer.get_embedding_dimension
+        if hasattr(transformer, "get_embedding_dimension")
+        else transformer.get_word_embedding_dimension
+    )
+    dim = get_dim()
     pooling = models.Pooling(dim, "mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(out))
     return out
