@@ -51,9 +51,7 @@ def test_qrels_conflicting_grades_and_empty_file(tmp_path: Path) -> None:
 
 # ---- queries -------------------------------------------------------------------------------------
 def test_queries_jsonl_tsv_and_trec_topics(tmp_path: Path) -> None:
-    assert load_queries(
-        write(tmp_path / "q.jsonl", '{"_id": 1, "text": "a b"}\n{"_id": "2", "text": "c"}\n')
-    ) == {
+    assert load_queries(write(tmp_path / "q.jsonl", '{"_id": 1, "text": "a b"}\n{"_id": "2", "text": "c"}\n')) == {
         "1": "a b",
         "2": "c",
     }
@@ -134,9 +132,7 @@ def test_candidate_formats(tmp_path: Path) -> None:
     assert lists[0].query.id == "1" and lists[0].doc_ids() == ["x", "y"]  # file order kept
     assert [c.score for c in lists[0].candidates] == [0.0, 0.0]
 
-    jsonl = write(
-        tmp_path / "c.jsonl", "\n".join(json.dumps(e) for e in covid + [{"query_id": 2, "hits": []}])
-    )
+    jsonl = write(tmp_path / "c.jsonl", "\n".join(json.dumps(e) for e in covid + [{"query_id": 2, "hits": []}]))
     lists = load_candidates(jsonl)
     assert [r.query.id for r in lists] == ["1", "2"] and len(lists[1]) == 0
 
@@ -150,9 +146,7 @@ def test_candidate_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="entry 0 has no query id"):
         load_candidates(write(tmp_path / "n.json", json.dumps([{"query": "q", "hits": []}])))
     with pytest.raises(InputError, match=r"hit 0 has no 'docid'"):
-        load_candidates(
-            write(tmp_path / "h.json", json.dumps([{"query_id": "1", "hits": [{"content": "c"}]}]))
-        )
+        load_candidates(write(tmp_path / "h.json", json.dumps([{"query_id": "1", "hits": [{"content": "c"}]}])))
     with pytest.raises(InputError, match=r"m\.json:3: malformed JSON"):
         load_candidates(write(tmp_path / "m.json", '[\n {"query_id": "1",\n  "hits": [}\n]'))
     with pytest.raises(InputError, match="not found"):

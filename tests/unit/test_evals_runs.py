@@ -45,9 +45,7 @@ def test_reading_orders_like_trec_eval(tmp_path: Path) -> None:
 def test_duplicate_documents_are_rejected(tmp_path: Path) -> None:
     p = tmp_path / "dup.trec"
     p.write_text("q Q0 a 1 2.0 t\nq Q0 b 2 1.5 t\nq Q0 a 3 1.0 t\n")
-    with pytest.raises(
-        InputError, match=r"dup\.trec:3: query 'q' lists document 'a' twice \(also on line 1\)"
-    ):
+    with pytest.raises(InputError, match=r"dup\.trec:3: query 'q' lists document 'a' twice \(also on line 1\)"):
         read_run(p)
     with pytest.raises(InputError, match="query '1' lists document 'a' more than once"):
         from_ranked_lists([lst("1", ("a", 2.0), ("a", 1.0))])

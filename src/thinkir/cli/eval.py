@@ -43,9 +43,7 @@ def retrieval(
     index: Path = typer.Option(None, "--index", help="Index of this corpus [default: cached, built once]."),
     embedder: str = typer.Option(None, "--embedder", help="Embedder [default: settings / the index's]."),
     measures: str = typer.Option(None, "--measures", help=MEASURES_HELP),
-    batch_size: int = typer.Option(
-        1, "--batch-size", min=1, help="Queries per search call (1: true latency)."
-    ),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Queries per search call (1: true latency)."),
     out: Path = typer.Option(None, "--out", help="Write per-query results (JSON)."),
     run: Path = typer.Option(None, "--run", help="Write the run (TREC format)."),
     device: str = typer.Option(None, "--device", help="cpu | cuda | auto."),
@@ -108,9 +106,7 @@ def compare(
     run_b: Path = typer.Argument(..., help="Run compared with the baseline (TREC format)."),
     qrels: Path = typer.Option(..., "--qrels", help="Qrels (TREC or BEIR TSV)."),
     measures: str = typer.Option("nDCG@10", "--measures", help="Comma-separated ir-measures names."),
-    permutations: int = typer.Option(
-        10_000, "--permutations", min=1, help="Randomisation-test permutations."
-    ),
+    permutations: int = typer.Option(10_000, "--permutations", min=1, help="Randomisation-test permutations."),
     seed: int = typer.Option(0, "--seed", help="Randomisation-test seed."),
     out: Path = typer.Option(None, "--out", help="Write the comparison and per-query values (JSON)."),
 ) -> None:

@@ -70,9 +70,7 @@ class CompareReport:
 
     def payload(self) -> dict[str, Any]:
         """The record plus per-query values of both runs (what ``--out`` writes)."""
-        per_query = {
-            q: {"a": self.a.per_query[q], "b": self.b.per_query.get(q, {})} for q in self.a.per_query
-        }
+        per_query = {q: {"a": self.a.per_query[q], "b": self.b.per_query.get(q, {})} for q in self.a.per_query}
         return {**self.record(), "tests": [c.to_dict() for c in self.comparisons], "per_query": per_query}
 
 
@@ -93,7 +91,5 @@ def compare_runs(
     query_ids = list(dict.fromkeys([*ra, *rb]))
     a = evaluate(judgments, ra, names, query_ids=query_ids)
     b = evaluate(judgments, rb, names, query_ids=query_ids)
-    comparisons = tuple(
-        compare(a.values(m), b.values(m), m, permutations=permutations, seed=seed) for m in names
-    )
+    comparisons = tuple(compare(a.values(m), b.values(m), m, permutations=permutations, seed=seed) for m in names)
     return CompareReport(run_a.stem, run_b.stem, Path(qrels).parent.name, a, b, comparisons)

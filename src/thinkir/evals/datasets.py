@@ -183,9 +183,7 @@ def load_beir(folder: Path | str, split: str = "test") -> BeirDataset:
     splits = available_splits(folder)
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
-        raise InputError(
-            f"{folder} has no split {split!r} (no {qrels_path.name}); available splits: {splits}"
-        )
+        raise InputError(f"{folder} has no split {split!r} (no {qrels_path.name}); available splits: {splits}")
     corpus = find_corpus(folder)
     qpath = folder / "queries.jsonl"
     if not qpath.is_file():
@@ -254,9 +252,7 @@ def _parse_json_or_jsonl(path: Path, raw: str) -> list[Any]:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
         if err.msg != "Extra data":
-            raise InputError(
-                f"{path}:{err.lineno}: malformed JSON ({err.msg} at column {err.colno})"
-            ) from None
+            raise InputError(f"{path}:{err.lineno}: malformed JSON ({err.msg} at column {err.colno})") from None
         data = []
         for lineno, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
@@ -300,9 +296,7 @@ def _entry_to_list(path: Path, n: int, entry: Any) -> RankedList:
         docs_seen.add(did)
         content = hit.get("content", hit.get("text", ""))
         score = float(hit["score"]) if _is_number(hit.get("score")) else 0.0
-        cands.append(
-            Candidate(did, score, Document(did, str(content or ""), str(hit.get("title", "") or "")))
-        )
+        cands.append(Candidate(did, score, Document(did, str(content or ""), str(hit.get("title", "") or ""))))
     return RankedList(Query(str(qid), str(text)), tuple(cands))
 
 

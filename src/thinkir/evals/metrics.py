@@ -8,6 +8,7 @@ run with no judged document cannot be scored; they are left out of the means and
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any
 from thinkir.errors import InputError
 from thinkir.evals.datasets import Qrels, check_overlap
 from thinkir.evals.runs import Run
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MEASURES = ("nDCG@10", "nDCG@5", "R@100", "R@1000", "RR@10", "AP@100")
 
@@ -130,11 +133,16 @@ def evaluate(
             value = per_query[q].setdefault(name, 0.0)
             if math.isnan(value):
                 per_query[q][name] = 0.0
-    means = {
-        name: (sum(v[name] for v in per_query.values()) / len(per_query) if per_query else 0.0)
-        for name in names
-    }
-    not_run = tuple(q for q in qrels if q not in set(asked))
+    means = {name: (sum(v[name] for v in per_query.values()) / len(per_query) if per_query else 0.0) for name in names}
+    asked_set = set(asked)
+    not_run = tuple(q for q in qrels if q not in asked_set)
+    if not_run:
+        logger.warning(
+            "%d judged queries are not among the %d queries evaluated, e.g. %s",
+            len(not_run),
+            len(asked),
+            list(not_run[:5]),
+        )
     return EvalResult(means, per_query, unjudged, empty, no_relevant, not_run)
 
 

@@ -33,9 +33,7 @@ def rerank_lists(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(
-            total=len(lists), desc=f"rerank ({reranker.name or type(reranker).__name__})", unit="query"
-        )
+        bar = tqdm(total=len(lists), desc=f"rerank ({reranker.name or type(reranker).__name__})", unit="query")
     for ranked in lists:
         head, tail = ranked.candidates[:depth], ranked.candidates[depth:]
         t0 = time.perf_counter()

@@ -151,8 +151,14 @@ def evaluate_retrieval(
         k: documents retrieved per query (R@1000 needs 1000).
         warmup: queries searched once before timing, so model loading is not counted as latency.
     """
+    from thinkir.pipeline import REASON_MODES
+    from thinkir.retrieval.search_index import MODES
     from thinkir.service_factory import build_pipeline
 
+    if mode not in MODES:
+        raise InputError(f"unknown pipeline {mode!r}; valid: {list(MODES)}")
+    if reason not in REASON_MODES:
+        raise InputError(f"unknown reason mode {reason!r}; valid: {list(REASON_MODES)}")
     dataset = load_beir(data, split)
     if index is not None:
         index_dir = Path(index)

@@ -80,9 +80,7 @@ def read_run(path: Path | str) -> Run:
                 continue
             cols = line.split()
             if len(cols) != 6:
-                raise InputError(
-                    f"{path}:{lineno}: expected 6 columns 'qid Q0 docid rank score tag', got {len(cols)}"
-                )
+                raise InputError(f"{path}:{lineno}: expected 6 columns 'qid Q0 docid rank score tag', got {len(cols)}")
             qid, _, did, _, score, _ = cols
             try:
                 value = float(score)
@@ -91,8 +89,7 @@ def read_run(path: Path | str) -> Run:
             key = (qid, did)
             if key in first_line:
                 raise InputError(
-                    f"{path}:{lineno}: query {qid!r} lists document {did!r} twice "
-                    f"(also on line {first_line[key]})"
+                    f"{path}:{lineno}: query {qid!r} lists document {did!r} twice (also on line {first_line[key]})"
                 )
             first_line[key] = lineno
             run.setdefault(qid, []).append((did, value))
