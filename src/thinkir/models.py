@@ -174,7 +174,7 @@ def _gguf_to_safetensors(gguf_path: Path, tmp: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     # A GGUF-loaded model carries a quantizer that refuses save_pretrained; the weights are already
     # dequantised to plain tensors, so dropping it saves an ordinary checkpoint.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(tmp, safe_serialization=True)
@@ -195,5 +195,6 @@ def load_causal_lm(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or pick_dtype(device))
-    model.to(device).eval()
+    model.to(device)  # type: ignore[arg-type]
+    model.eval()
     return model, tokenizer

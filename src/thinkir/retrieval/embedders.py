@@ -114,7 +114,10 @@ class SentenceTransformerEmbedder(Embedder):
     Args:
         name: model name (``minilm`` is the offline default).
         device: ``cpu``, ``cuda``…; picked automatically when None.
-        precision: ``fp32``, or ``int8`` for dynamic int8 quantisation of the linear layers (CPU).
+        precision: ``fp32``, or ``int8``: the model exported to ONNX with int8 weights (dynamic,
+            per-channel) and run by onnxruntime on CPU (the ``quant`` extra). torch's own dynamic
+            quantisation is deprecated in torch 2.13 and loses more accuracy (cosine to fp32 ~0.95
+            on MiniLM against ~0.993 here), so it is not used.
         max_batch_tokens: padded-token budget of one batch.
     """
 
@@ -140,14 +143,16 @@ class SentenceTransformerEmbedder(Embedder):
         if max_seq_length:
             self.model.max_seq_length = max_seq_length
         self.model.eval()
-        self.precision = precision
-        if precision == "int8":
-            self.model = _quantize_dynamic_int8(self.model)
-        elif precision != "fp32":
+        if precision not in ("fp32", "int8"):
             raise InputError(f"precision must be fp32 or int8, not {precision!r}")
+        self.precision = precision
         self.name = name
         self.model_id = model_id(name)
         self.revision = _revision_of(path)
+        self._onnx: Any = None
+        if precision == "int8":
+            self.device = "cpu"
+            self._onnx = _OnnxInt8(self.model, self.model_id, self.revision)
         get_dim = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
@@ -158,25 +163,111 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dim)
         self.max_batch_tokens = max_batch_tokens
         self.tokenizer = self.model.tokenizer
-        self.max_seq_length = int(self.model.max_seq_length)
+        self.max_seq_length = int(self.model.max_seq_length or 512)
 
     def _tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
         enc = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False)
         return {k: enc[k] for k in enc if k in ("input_ids", "attention_mask", "token_type_ids")}
 
     def _embed(self, features: dict[str, list[list[int]]]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx(self.tokenizer.pad(features, return_tensors="np"))  # type: ignore[no-any-return]
         padded = self.tokenizer.pad(features, return_tensors="pt")
         padded = {k: v.to(self.device) for k, v in padded.items()}
         emb = self.model(padded)["sentence_embedding"]
         return emb.float().cpu().numpy()
 
 
-def _quantize_dynamic_int8(model: Any) -> Any:
-    """int8 weights, fp32 activations for every ``nn.Linear`` (CPU only)."""
-    import torch
-    from torch.ao.quantization import quantize_dynamic
+class _OnnxInt8:
+    """A sentence-transformers model as an int8 ONNX graph run by onnxruntime (CPU).
 
-    return quantize_dynamic(model.to("cpu"), {torch.nn.Linear}, dtype=torch.qint8)
+    The whole module chain (transformer, pooling, normalisation) is exported once with the TorchScript
+    exporter, its weights quantised to int8 per output channel (activations quantised dynamically at
+    run time), and the result cached under ``$THINKIR_CACHE_DIR/onnx`` keyed by the weights'
+    fingerprint, so later loads take a second. Export is guarded by a file lock and renamed into
+    place, so concurrent processes export once.
+    """
+
+    def __init__(self, model: Any, model_id: str, revision: str) -> None:
+        from thinkir._optional import require
+
+        ort = require("onnxruntime", "quant")
+        require("onnx", "quant")
+        sample = model.tokenizer(["a b", "c"], padding=True, return_tensors="pt")
+        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
+        path = self._quantized_path(model, model_id, revision, sample)
+        import torch
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, padded: Any) -> np.ndarray:
+        feeds = {k: np.asarray(padded[k], dtype=np.int64) for k in self.input_names}
+        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+
+    def _quantized_path(self, model: Any, model_id: str, revision: str, sample: Any) -> Any:
+        import hashlib
+        import os
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from filelock import FileLock
+
+        root = Path(os.environ.get("THINKIR_CACHE_DIR", Path.home() / ".cache" / "thinkir")) / "onnx"
+        if revision:
+            key = hashlib.sha256(f"{model_id}:{revision}:{model.max_seq_length}".encode()).hexdigest()[:16]
+        else:  # a hub id without local files: no fingerprint to trust, so no cache
+            root, key = Path(tempfile.mkdtemp(prefix="thinkir-onnx-")), "model"
+        final = root / f"{key}-int8.onnx"
+        if final.is_file():
+            return final
+        root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(final) + ".lock"):
+            if final.is_file():
+                return final
+            work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+            try:
+                fp32, int8 = work / "fp32.onnx", work / "int8.onnx"
+                self._export(model, sample, fp32)
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+                os.replace(int8, final)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        logger.info("exported an int8 ONNX copy of %s to %s", model_id, final)
+        return final
+
+    def _export(self, model: Any, sample: Any, out: Any) -> None:
+        import warnings
+
+        import torch
+
+        names = self.input_names
+
+        class _Wrapped(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = model
+
+            def forward(self, *inputs: Any) -> Any:
+                return self.inner(dict(zip(names, inputs, strict=True)))["sentence_embedding"]
+
+        axes = {k: {0: "batch", 1: "sequence"} for k in names} | {"embedding": {0: "batch"}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings and the exporter's deprecation notes
+            torch.onnx.export(
+                _Wrapped().cpu().eval(),
+                tuple(sample[k] for k in names),
+                str(out),
+                input_names=names,
+                output_names=["embedding"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
 
 
 def _revision_of(path: str) -> str:
