@@ -84,6 +84,7 @@ def load_config(
         raw = (json.loads(text) if str(path).endswith(".json") else _yaml(text)) or {}
         if section is not None:
             raw = raw.get(section) or {}
+    raw = {k: v for k, v in raw.items() if not k.startswith("_")}  # "_comment" and the like
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -134,6 +135,7 @@ class LremDataConfig:
     max_terms: int = 8
     filter: str = "gain"  # gain | improves | none
     filter_k: int = 10
+    mine_negatives: bool = True  # hard negative per row: the retriever's best non-relevant item
     seed: int = 13
     device: str | None = None
 
@@ -387,12 +389,22 @@ class DenseRetriever:
             dtype=np.float32,
         )
 
-    def ranks(self, queries: Sequence[str], doc_matrix: np.ndarray, gold: Sequence[int]) -> np.ndarray:
-        """1-based rank of each query's gold row in ``doc_matrix`` ``[N, D]``."""
+    def ranks(
+        self,
+        queries: Sequence[str],
+        doc_matrix: np.ndarray,
+        gold: Sequence[int],
+        positives: Sequence[set[int]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """1-based rank of each query's gold row in ``doc_matrix`` ``[N, D]``, and the best-scoring row
+        that is none of the query's ``positives`` (a mined hard negative)."""
         q = self.encode(queries)
         sims = q @ doc_matrix.T  # [B, N]
         g = sims[np.arange(len(gold)), np.asarray(gold)]
-        return 1 + (sims > g[:, None]).sum(1)  # type: ignore[no-any-return]
+        ranks = 1 + (sims > g[:, None]).sum(1)
+        for i, pos in enumerate(positives or [{x} for x in gold]):
+            sims[i, list(pos)] = -np.inf
+        return ranks, sims.argmax(1)
 
 
 def keep_by_filter(rank_plain: np.ndarray, rank_aug: np.ndarray, mode: str, k: int) -> np.ndarray:
@@ -433,7 +445,8 @@ def build_lrem_data(cfg: LremDataConfig) -> dict[str, Any]:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
     teacher = None if cfg.teacher == "privileged" else LLMTeacher(cfg.teacher, device=cfg.device)
-    retriever = DenseRetriever(cfg.retriever, device=cfg.device) if cfg.filter != "none" else None
+    need_retriever = cfg.filter != "none" or cfg.mine_negatives
+    retriever = DenseRetriever(cfg.retriever, device=cfg.device) if need_retriever else None
     stats: dict[str, Any] = {"config": asdict(cfg)}
     train: list[LremExample] = []
     dev: list[LremExample] = []
@@ -469,12 +482,13 @@ def build_lrem_data(cfg: LremDataConfig) -> dict[str, Any]:
         pool = _Pool(
             texts, [""] * len(texts), [f"ms{i}" for i in range(len(texts))], {t: i for i, t in enumerate(texts)}
         )
-        rows_ms = [(f"ms-{n}", t["query"], f"ms{pool.index[t['positive']]}") for n, t in enumerate(triples)]
+        query_ids: dict[str, str] = {}
+        for t in triples:
+            query_ids.setdefault(t["query"], f"ms-{len(query_ids)}")
+        rows_ms = [(query_ids[t["query"]], t["query"], f"ms{pool.index[t['positive']]}") for t in triples]
         pool.index = {pid: i for i, pid in enumerate(pool.ids)}
-        made = _teach_and_filter("msmarco", rows_ms, pool, cfg, count, teacher, retriever, True, stats)
-        negs = {f"ms-{n}": t["negative"] for n, t in enumerate(triples)}
-        for ex in made:
-            ex.negative = negs[ex.qid]
+        negs = [t["negative"] for t in triples]
+        made = _teach_and_filter("msmarco", rows_ms, pool, cfg, count, teacher, retriever, True, stats, negs)
         train.extend(made)
 
     if cfg.use_bright:
@@ -512,6 +526,7 @@ def _teach_and_filter(
     retriever: DenseRetriever | None,
     apply_filter: bool,
     stats: dict[str, Any],
+    negatives: Sequence[str | None] | None = None,
 ) -> list[LremExample]:
     """Keyword reasonings for ``(qid, query, item_id)`` rows, then the filter (train rows only)."""
     if not rows:
@@ -519,7 +534,7 @@ def _teach_and_filter(
         return []
     df, n = document_frequencies(f"{t} {x}" for t, x in zip(pool.titles, pool.texts, strict=True))
     made = []
-    for qid, query, item_id in rows:
+    for n_row, (qid, query, item_id) in enumerate(rows):
         i = pool.index[item_id]
         kws = (
             teacher.keywords(query)
@@ -528,23 +543,28 @@ def _teach_and_filter(
         )
         text = postprocess_keywords(kws, query, count, cfg.max_keyword_tokens)
         item = f"{pool.titles[i]} {pool.texts[i]}".strip()
-        made.append(LremExample(qid, name.split("-")[0], query, text, item, item_id))
+        negative = negatives[n_row] if negatives is not None else None
+        made.append(LremExample(qid, name.split("-")[0], query, text, item, item_id, negative))
     entry: dict[str, Any] = {"rows": len(made)}
-    if apply_filter and retriever is not None and cfg.filter != "none":
+    if retriever is not None:
         from thinkir.retrieval.reasoning.reasoner import two_tower_text
 
         docs = retriever.encode([f"{t} {x}".strip() for t, x in zip(pool.titles, pool.texts, strict=True)])
         gold = [pool.index[ex.item_id or ""] for ex in made]
-        plain = retriever.ranks([ex.query for ex in made], docs, gold)
-        aug = retriever.ranks([two_tower_text(ex.query, ex.keywords) for ex in made], docs, gold)
-        keep = keep_by_filter(plain, aug, cfg.filter, cfg.filter_k)
-        entry.update(
-            {
-                "plain_hit@k": float(np.mean(plain <= cfg.filter_k)),
-                "augmented_hit@k": float(np.mean(aug <= cfg.filter_k)),
-            }
-        )
-        made = [ex for ex, k in zip(made, keep, strict=True) if k]
+        by_q: dict[str, set[int]] = {}
+        for ex, g in zip(made, gold, strict=True):
+            by_q.setdefault(ex.qid, set()).add(g)
+        plain, hard = retriever.ranks([ex.query for ex in made], docs, gold, [by_q[ex.qid] for ex in made])
+        aug, _ = retriever.ranks([two_tower_text(ex.query, ex.keywords) for ex in made], docs, gold)
+        if cfg.mine_negatives:
+            for ex, h in zip(made, hard, strict=True):
+                if ex.negative is None:
+                    ex.negative = f"{pool.titles[h]} {pool.texts[h]}".strip()
+        k = cfg.filter_k
+        entry.update({"plain_hit@k": float(np.mean(plain <= k)), "augmented_hit@k": float(np.mean(aug <= k))})
+        if apply_filter:
+            keep = keep_by_filter(plain, aug, cfg.filter, k)
+            made = [ex for ex, kk in zip(made, keep, strict=True) if kk]
     entry["kept"] = len(made)
     stats[name] = entry
     logger.info("%s: %s", name, entry)
