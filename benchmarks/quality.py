@@ -233,7 +233,10 @@ def plot(rows: list[tuple[Benchmark, EvalOutcome]], path: Path) -> None:
 
 
 def markdown(rows: list[tuple[Benchmark, EvalOutcome]], parity: Parity | None, plot_name: str, command: str) -> str:
+    import torch
+
     cpu = f"{platform.machine()}, {os.cpu_count()} CPU cores visible"
+    threads = f"{torch.get_num_threads()} torch thread(s)"
     lines = [
         "# Results",
         "",
@@ -244,8 +247,8 @@ def markdown(rows: list[tuple[Benchmark, EvalOutcome]], parity: Parity | None, p
         "",
         "nDCG@10 on the shared offline benchmarks (`../shared/data`), computed with ir-measures (trec_eval "
         "definitions), beside the published figure for the same data. Latency is the wall time of one query "
-        f"through the pipeline (batch size 1, after one warm-up query) on {cpu}, shared with other jobs, so "
-        "treat it as indicative.",
+        f"through the pipeline (batch size 1, after one warm-up query, {threads}) on {cpu}, shared with other "
+        "jobs, so treat it as indicative.",
         "",
         "| dataset | pipeline | nDCG@10 | published nDCG@10 | R@100 | RR@10 | AP@100 | queries | p50 ms | p99 ms |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -306,12 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", default="", help="comma-separated datasets to run")
     parser.add_argument("--no-parity", action="store_true", help="skip the sentence-transformers parity check")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 gives steadier per-query latency on a shared machine)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "quality_latency.png")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     settings = get_settings(progress=False, device="cpu")
     data_dir = (args.data_dir or settings.data_dir).resolve()
     indexes = {}
@@ -347,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = (
         "nice -n 5 python benchmarks/quality.py"
+        + (f" --threads {args.threads}" if args.threads else "")
         + "".join(f" --index {s}" for s in args.index)
         + (f" --only {args.only}" if args.only else "")
     )
