@@ -42,8 +42,14 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     tok = _tokenizer()
     config = transformers.LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
         pad_token_id=tok.pad_token_id,
     )
     model = transformers.LlamaForCausalLM(config)
@@ -171,10 +177,18 @@ def _write_training_rows(path: Path) -> Path:
 
     rows = [
         LremExample("q0", "scifact", "vitamin d and bones", "fracture, mineral", f"{DOCS[0][1]} {DOCS[0][2]}", "d0"),
-        LremExample("q1", "scifact", "smoking harms lungs", "tuberculosis, pulmonary", f"{DOCS[1][1]} {DOCS[1][2]}",
-                    "d1", negative=f"{DOCS[3][1]} {DOCS[3][2]}"),
-        LremExample("q2", "scifact", "gene regulation in tumours", "microrna, silencing",
-                    f"{DOCS[2][1]} {DOCS[2][2]}", "d2"),
+        LremExample(
+            "q1",
+            "scifact",
+            "smoking harms lungs",
+            "tuberculosis, pulmonary",
+            f"{DOCS[1][1]} {DOCS[1][2]}",
+            "d1",
+            negative=f"{DOCS[3][1]} {DOCS[3][2]}",
+        ),
+        LremExample(
+            "q2", "scifact", "gene regulation in tumours", "microrna, silencing", f"{DOCS[2][1]} {DOCS[2][2]}", "d2"
+        ),
         LremExample("b0", "bright", "why do insects fly to light", "phototaxis, navigation"),
     ]
     write_examples(path, rows)
@@ -195,9 +209,27 @@ def test_end_to_end_cold_start_grpo_and_search(tiny_lm_dir: Path, tmp_path: Path
     assert (cold / "adapter_config.json").is_file() and (cold / "lrem.json").is_file()
     log = json.loads((cold / "lrem.json").read_text())["log"]
     assert len(log) == 2 and all(np.isfinite(r["loss"]) for r in log)
+    # the adapter carries the trained special-token rows (not the whole embedding matrix), and they
+    # come back when it is merged
+    base = LremLM.load(str(tiny_lm_dir), device="cpu")
+    merged = LremLM.load(str(tiny_lm_dir), adapters=[str(cold)], device="cpu")
+    ids = list(base.special_ids)
+    w_base, w_merged = base.model.get_input_embeddings().weight, merged.model.get_input_embeddings().weight
+    assert not torch.allclose(w_base[ids], w_merged[ids])
+    assert torch.equal(w_base[: ids[0]], w_merged[: ids[0]])
+    assert merged.revision != base.revision
 
-    grpo = train_grpo(GRPOConfig(out_dir=str(tmp_path / "grpo"), adapters=(str(cold),), steps=1, group_size=4,
-                                 queries_per_step=2, kl_beta=0.05, **common))
+    grpo = train_grpo(
+        GRPOConfig(
+            out_dir=str(tmp_path / "grpo"),
+            adapters=(str(cold),),
+            steps=1,
+            group_size=4,
+            queries_per_step=2,
+            kl_beta=0.05,
+            **common,
+        )
+    )
     stats = json.loads((grpo / "lrem.json").read_text())["log"][0]
     assert 0.0 <= stats["reward"] <= 1.7 and stats["kw_tokens"] <= 16
     assert sum(f.stat().st_size for f in grpo.glob("adapter_model.*")) < 15e6

@@ -97,8 +97,9 @@ def test_salient_terms_skip_query_and_stopwords() -> None:
     from collections import Counter
 
     df = Counter({"vitamin": 50, "calcium": 2, "osteoporosi": 1, "bone": 30})
-    terms = salient_terms("vitamin levels", "Vitamin D deficiency and calcium in osteoporosis", df, 100,
-                          title="Osteoporosis", max_terms=3)
+    terms = salient_terms(
+        "vitamin levels", "Vitamin D deficiency and calcium in osteoporosis", df, 100, title="Osteoporosis", max_terms=3
+    )
     assert "vitamin" not in terms and "and" not in terms and terms[0] == "osteoporosis"
 
 

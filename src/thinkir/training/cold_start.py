@@ -62,12 +62,21 @@ def load_trainable(cfg: Any) -> LremLM:
     from thinkir._optional import require
 
     peft = require("peft", "train")
-    lm = LremLM.load(cfg.llm, adapters=cfg.adapters, device=cfg.device, max_doc_tokens=cfg.max_doc_tokens,
-                     max_query_tokens=cfg.max_query_tokens, max_keyword_tokens=cfg.max_keyword_tokens)
+    lm = LremLM.load(
+        cfg.llm,
+        adapters=cfg.adapters,
+        device=cfg.device,
+        max_doc_tokens=cfg.max_doc_tokens,
+        max_query_tokens=cfg.max_query_tokens,
+        max_keyword_tokens=cfg.max_keyword_tokens,
+    )
     lora = peft.LoraConfig(
-        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
         target_modules=cfg.lora_targets if cfg.lora_targets == "all-linear" else list(cfg.lora_targets.split(",")),
-        trainable_token_indices=list(lm.special_ids), task_type="CAUSAL_LM",
+        trainable_token_indices=list(lm.special_ids),
+        task_type="CAUSAL_LM",
     )
     lm.model = peft.get_peft_model(lm.model, lora)
     lm.model.train()
@@ -188,8 +197,9 @@ def cold_start_loss(lm: LremLM, rows: Sequence[LremExample], cfg: ColdStartConfi
     if texts and len(positives) > 0:
         items = embed_documents(lm, texts)
         pos = torch.tensor(positives, device=items.device)
-        l_nce = info_nce(qp.embeddings[has_item], items, pos, cfg.temperature,
-                         exclusion_mask(exclude, len(texts), items.device))
+        l_nce = info_nce(
+            qp.embeddings[has_item], items, pos, cfg.temperature, exclusion_mask(exclude, len(texts), items.device)
+        )
     else:
         l_nce = qp.embeddings.sum() * 0.0
     loss = cfg.lambda_sft * l_sft + cfg.lambda_nce * l_nce

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from thinkir.errors import InputError
 from thinkir.retrieval.reasoning.lm import LremLM
 from thinkir.training.cold_start import (
     _optimizer,
@@ -88,8 +89,9 @@ def grpo_step_loss(lm: LremLM, rows: Sequence[LremExample], cfg: GRPOConfig) -> 
     import torch
 
     queries = [r.query for r in rows]
-    gens = lm.generate(queries, do_sample=True, temperature=cfg.sample_temperature, top_p=cfg.top_p,
-                       num_samples=cfg.group_size)
+    gens = lm.generate(
+        queries, do_sample=True, temperature=cfg.sample_temperature, top_p=cfg.top_p, num_samples=cfg.group_size
+    )
     flat = [g for per_q in gens for g in per_q]  # [Q*G], query-major
     rep_queries = [q for q in queries for _ in range(cfg.group_size)]
     qp = forward_queries(lm, rep_queries, [g.ids for g in flat])
@@ -99,13 +101,14 @@ def grpo_step_loss(lm: LremLM, rows: Sequence[LremExample], cfg: GRPOConfig) -> 
     pos = torch.tensor([p for p in positives for _ in range(cfg.group_size)], device=items.device)
     excl = exclusion_mask([e for e in exclude for _ in range(cfg.group_size)], len(texts), items.device)
     with torch.no_grad():
-        sims = (qp.embeddings @ items.T).masked_fill(excl & ~torch.nn.functional.one_hot(pos, len(texts)).bool(),
-                                                     -2.0)
+        sims = (qp.embeddings @ items.T).masked_fill(excl & ~torch.nn.functional.one_hot(pos, len(texts)).bool(), -2.0)
         ranks = gold_ranks(sims, pos).tolist()
     n_items = len(texts)
     rewards = torch.tensor(
-        [lrem_reward(g.text, g.closed, len(g.ids), r, n_items, cfg.reward_weights, cfg.max_keyword_tokens)
-         for g, r in zip(flat, ranks, strict=True)],
+        [
+            lrem_reward(g.text, g.closed, len(g.ids), r, n_items, cfg.reward_weights, cfg.max_keyword_tokens)
+            for g, r in zip(flat, ranks, strict=True)
+        ],
         device=items.device,
     )
     adv = grpo_advantages(rewards.view(len(rows), cfg.group_size)).flatten()
@@ -123,9 +126,14 @@ def grpo_step_loss(lm: LremLM, rows: Sequence[LremExample], cfg: GRPOConfig) -> 
     l_nce = info_nce(qp.embeddings, items, pos, cfg.temperature, excl)
     loss = cfg.gamma_grpo * l_grpo + cfg.gamma_nce * l_nce
     stats = {
-        "loss": loss.item(), "grpo": l_grpo.item(), "nce": l_nce.item(),
-        "reward": float(rewards.mean()), "mean_rank": sum(ranks) / len(ranks), "n_items": float(n_items),
-        "format": sum(g.closed for g in flat) / len(flat), "kw_tokens": sum(len(g.ids) for g in flat) / len(flat),
+        "loss": loss.item(),
+        "grpo": l_grpo.item(),
+        "nce": l_nce.item(),
+        "reward": float(rewards.mean()),
+        "mean_rank": sum(ranks) / len(ranks),
+        "n_items": float(n_items),
+        "format": sum(g.closed for g in flat) / len(flat),
+        "kw_tokens": sum(len(g.ids) for g in flat) / len(flat),
     }
     return loss, stats
 
@@ -137,6 +145,9 @@ def train_grpo(cfg: GRPOConfig) -> Path:
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     rows = [r for r in read_examples(cfg.data) if r.item is not None]
+    if not rows:
+        raise InputError(f"{cfg.data} has no rows with an item; GRPO ranks items, so it needs some")
+    n_queries = len({r.qid for r in rows})
     lm = load_trainable(cfg)
     opt, sched = _optimizer(lm, cfg, cfg.steps)
     log: list[dict[str, float]] = []
@@ -149,7 +160,7 @@ def train_grpo(cfg: GRPOConfig) -> Path:
             if not order:
                 order = random.sample(range(len(rows)), len(rows))
             r = rows[order.pop()]
-            if r.qid not in seen or len(seen) >= len({x.qid for x in rows}):
+            if r.qid not in seen or len(seen) >= n_queries:
                 batch.append(r)
                 seen.add(r.qid)
         loss, stats = grpo_step_loss(lm, batch, cfg)

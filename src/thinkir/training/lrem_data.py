@@ -345,7 +345,9 @@ class LLMTeacher:
             text = prompt + "\n"
         ids = tok(text, return_tensors="pt", add_special_tokens=False).to(self.model.device)
         with torch.inference_mode():
-            out = self.model.generate(**ids, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id)
+            out = self.model.generate(  # type: ignore[operator]
+                **ids, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id
+            )
         return str(tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True))
 
     def keywords(self, query: str) -> list[str]:
@@ -428,6 +430,7 @@ class _Pool:
     titles: list[str]
     ids: list[str]
     index: dict[str, int] = field(default_factory=dict)
+    vectors: np.ndarray | None = None
 
 
 def build_lrem_data(cfg: LremDataConfig) -> dict[str, Any]:
@@ -549,7 +552,9 @@ def _teach_and_filter(
     if retriever is not None:
         from thinkir.retrieval.reasoning.reasoner import two_tower_text
 
-        docs = retriever.encode([f"{t} {x}".strip() for t, x in zip(pool.titles, pool.texts, strict=True)])
+        if pool.vectors is None:  # once per pool (train and dev share the SciFact corpus)
+            pool.vectors = retriever.encode([f"{t} {x}".strip() for t, x in zip(pool.titles, pool.texts, strict=True)])
+        docs = pool.vectors
         gold = [pool.index[ex.item_id or ""] for ex in made]
         by_q: dict[str, set[int]] = {}
         for ex, g in zip(made, gold, strict=True):

@@ -48,8 +48,7 @@ class ReasoningEmbedder(Embedder):
         **_: Any,
     ) -> None:
         llm, adapters = parse_lrem_name(spec)
-        self.lm = lm or LremLM.load(llm, adapters=adapters, device=device, dtype=dtype,
-                                    max_doc_tokens=max_doc_tokens)
+        self.lm = lm or LremLM.load(llm, adapters=adapters, device=device, dtype=dtype, max_doc_tokens=max_doc_tokens)
         self.name = f"lrem:{spec}"
         self.model_id = f"lrem:{self.lm.model_id}" + "".join(f"+{a}" for a in adapters)
         self.revision = self.lm.revision

@@ -31,6 +31,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -267,11 +268,10 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     for n, s in splits.items():
         direct_vecs["minilm"][n] = retr.encode(s.texts)
         record(n, "direct_minilm", mini.run(s.qids, direct_vecs["minilm"][n], cfg.depth))
-    latency["direct_minilm"] = [
-        _timed(lambda i=i: mini.search(retr.encode([_test_text(splits, i)]), cfg.depth))[1] for i in lat_idx
-    ]
+    lat_texts = [splits["test"].texts[i] for i in lat_idx]
+    latency["direct_minilm"] = _per_query_seconds(lambda t: mini.search(retr.encode([t]), cfg.depth), lat_texts)
     # BM25 for the router's signals, one query at a time
-    latency["bm25"] = _bm25_latency(docs, [_test_text(splits, i) for i in lat_idx])
+    latency["bm25"] = _bm25_latency(docs, lat_texts)
 
     keywords: dict[str, dict[str, list[str]]] = {}
     systems: dict[str, dict[str, Any]] = {}
@@ -279,11 +279,11 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
         t0 = time.perf_counter()
         lm = LremLM.load(cfg.llm, adapters=adapters, device=device, max_doc_tokens=cfg.max_doc_tokens)
         enc = ReasoningEmbedder(f"{cfg.llm}+" + "+".join(adapters), lm=lm, max_batch_tokens=cfg.max_batch_tokens)
-        doc_vecs, timings[f"encode_corpus_{stage}_s"] = _timed(lambda enc=enc: enc.encode(docs, kind="document"))
+        doc_vecs, timings[f"encode_corpus_{stage}_s"] = _timed(partial(enc.encode, docs, kind="document"))
         index = ExactIndex(doc_vecs, doc_ids, device)
         keywords[stage] = {}
         for n, s in splits.items():
-            gens, timings[f"generate_{stage}_{n}_s"] = _timed(lambda lm=lm, s=s: lm.generate(s.texts, batch_size=128))
+            gens, timings[f"generate_{stage}_{n}_s"] = _timed(partial(lm.generate, s.texts, batch_size=128))
             kws = [g[0].text for g in gens]
             keywords[stage][n] = kws
             reasoned = enc.encode_reasoned(s.texts, kws)
@@ -307,34 +307,18 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
                     f"unified_{stage}_ablation_query",
                     index.run(s.qids, enc.encode_reasoned(s.texts, s.texts), cfg.depth),
                 )
-        latency[f"unified_{stage}_direct"] = [
-            _timed(
-                lambda i=i, enc=enc, index=index: index.search(
-                    enc.encode_reasoned([_test_text(splits, i)], [""]), cfg.depth
-                )
-            )[1]
-            for i in lat_idx
-        ]
-        latency[f"unified_{stage}_reason"] = [
-            _timed(
-                lambda i=i, lm=lm, enc=enc, index=index: index.search(
-                    enc.encode_reasoned([_test_text(splits, i)], [lm.generate([_test_text(splits, i)])[0][0].text]),
-                    cfg.depth,
-                )
-            )[1]
-            for i in lat_idx
-        ]
-        latency[f"two_tower_{stage}_reason"] = [
-            _timed(
-                lambda i=i, lm=lm: mini.search(
-                    retr.encode(
-                        [two_tower_text(_test_text(splits, i), lm.generate([_test_text(splits, i)])[0][0].text)]
-                    ),
-                    cfg.depth,
-                )
-            )[1]
-            for i in lat_idx
-        ]
+
+        def unified(text: str, reason: bool, lm: Any = lm, enc: Any = enc, index: Any = index) -> Any:
+            kw = lm.generate([text])[0][0].text if reason else ""
+            return index.search(enc.encode_reasoned([text], [kw]), cfg.depth)
+
+        def two_tower(text: str, lm: Any = lm) -> Any:
+            kw = lm.generate([text])[0][0].text
+            return mini.search(retr.encode([two_tower_text(text, kw)]), cfg.depth)
+
+        latency[f"unified_{stage}_direct"] = _per_query_seconds(lambda t: unified(t, False), lat_texts)
+        latency[f"unified_{stage}_reason"] = _per_query_seconds(lambda t: unified(t, True), lat_texts)
+        latency[f"two_tower_{stage}_reason"] = _per_query_seconds(two_tower, lat_texts)
         timings[f"stage_{stage}_total_s"] = time.perf_counter() - t0
         del lm, enc, index
         _free()
@@ -424,8 +408,11 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     return summary
 
 
-def _test_text(splits: dict[str, _Split], i: int) -> str:
-    return splits["test"].texts[i]
+def _per_query_seconds(fn: Callable[[str], Any], texts: Sequence[str]) -> list[float]:
+    """Wall time of ``fn(text)`` for each text, one at a time, after one untimed warm-up call."""
+    if texts:
+        fn(texts[0])
+    return [_timed(partial(fn, t))[1] for t in texts]
 
 
 def _pct(values_ms: Sequence[float]) -> dict[str, float]:
@@ -440,7 +427,7 @@ def _bm25_latency(docs: Sequence[str], queries: Sequence[str]) -> list[float]:
 
         backend = BM25sBackend()
         backend.build(docs)
-        return [_timed(lambda q=q: backend.search([q], 10))[1] for q in queries]
+        return _per_query_seconds(lambda q: backend.search([q], 10), queries)
     except ImportError:
         return [0.0 for _ in queries]  # the scipy fallback is not a serving path; not timed
 

@@ -56,8 +56,11 @@ def add_lrem_tokens(model: Any, tokenizer: Any) -> tuple[int, int, int]:
         tied = out is None or out.weight.data_ptr() == emb.weight.data_ptr()
         with torch.no_grad():
             for tok, tid in zip(SPECIAL_TOKENS, ids, strict=True):
-                seed = [i for i in tokenizer(_SEED_WORDS[tok], add_special_tokens=False)["input_ids"]
-                        if i < tid and i not in ids] or [0]
+                seed = [
+                    i
+                    for i in tokenizer(_SEED_WORDS[tok], add_special_tokens=False)["input_ids"]
+                    if i < tid and i not in ids
+                ] or [0]
                 emb.weight[tid] = emb.weight[seed].float().mean(0).to(emb.weight.dtype)
                 if not tied:
                     out.weight[tid] = out.weight[seed].float().mean(0).to(out.weight.dtype)
@@ -224,8 +227,9 @@ class LremLM:
                     seqs = self.model.generate(
                         input_ids=input_ids,
                         attention_mask=attention,
-                        generation_config=self._generation_config(do_sample, temperature, top_p, limit + 1,
-                                                                  num_samples, stop),
+                        generation_config=self._generation_config(
+                            do_sample, temperature, top_p, limit + 1, num_samples, stop
+                        ),
                     )
                 new = seqs[:, input_ids.shape[1] :].tolist()
                 for i in range(len(chunk)):

@@ -94,9 +94,7 @@ class LremReasoner:
             self.cache.maxsize = self.config.cache_size
 
     # ---- QueryReasoner ------------------------------------------------------------------------
-    def encode(
-        self, queries: Sequence[Query], mode: str, index: SearchIndex
-    ) -> tuple[np.ndarray, list[str | None]]:
+    def encode(self, queries: Sequence[Query], mode: str, index: SearchIndex) -> tuple[np.ndarray, list[str | None]]:
         texts = [q.text for q in queries]
         self.mode_for(index)  # fails early when the mode does not fit the index
         if mode == "always":

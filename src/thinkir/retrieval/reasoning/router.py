@@ -79,8 +79,9 @@ class Router:
         t = self.threshold if threshold is None else threshold
         return self.probability(features) >= t
 
-    def fit(self, features: np.ndarray, labels: np.ndarray, l2: float = 1e-2, steps: int = 500,
-            lr: float = 0.5) -> Router:
+    def fit(
+        self, features: np.ndarray, labels: np.ndarray, l2: float = 1e-2, steps: int = 500, lr: float = 0.5
+    ) -> Router:
         """Fit weights by L2-regularised logistic regression (gradient descent, standardised inputs)."""
         x = np.asarray(features, np.float64)
         y = np.asarray(labels, np.float64)
