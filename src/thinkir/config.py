@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     max_inputs: int = Field(256, ge=1, description="Most texts in one embeddings call.")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest request body (413 beyond).")
     rerank_depth: int = Field(100, ge=1, le=1000, description="First-stage candidates a reranker sees.")
+    # service: classification
+    classifier_enabled: bool = Field(True, description="Serve /v1/classify when thinkir.classify is installed.")
+    preload_classifier: bool = Field(False, description="Load the classifier at startup, not on first use.")
+    classifier_dir: Path | None = Field(
+        None, description="Classifier model directory (thinkir train classifier); unset: zero-shot NAICS."
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from service_helpers import build_tiny_index  # noqa: E402
 from thinkir.config import Settings  # noqa: E402
 from thinkir.service import create_app  # noqa: E402
+from thinkir.types import Query  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,9 @@ def _settings(index_dir: Path, **kw: object) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(index_dir: Path) -> Iterator[TestClient]:
-    app = create_app(_settings(index_dir, max_query_chars=200, max_documents=5, max_body_bytes=64 * 1024))
+    app = create_app(
+        _settings(index_dir, max_query_chars=200, max_documents=5, max_body_bytes=64 * 1024, classifier_enabled=False)
+    )
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -77,7 +80,6 @@ def test_search_with_identity_rerank_keeps_first_stage_order(client: TestClient,
     [
         ({"query": "x", "rerank": "dear"}, "available"),
         ({"query": "x", "rerank": "pointwise"}, "available"),
-        ({"query": "x", "reason": "always"}, "available: ['never']"),
     ],
 )
 def test_missing_stages_are_refused_with_400_naming_what_exists(client: TestClient, body: dict, needle: str) -> None:
@@ -107,6 +109,41 @@ def test_invalid_search_requests_get_422_with_a_message(client: TestClient, body
     r = client.post("/v1/search", json=body)
     assert r.status_code == status
     assert r.json()["error"]["message"]
+
+
+class _KeywordReasoner:
+    """A stand-in query reasoner (a collaborator of the gateway): appends a fixed keyword."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.config = "keyword-test"
+
+    def encode(self, queries, mode, index):
+        self.calls += 1
+        texts = [f"{q.text} salt" for q in queries]
+        return index.embedder.encode_queries(texts), ["keywords: salt"] * len(queries)
+
+
+def test_reasoning_is_returned_and_cached(index_dir: Path, oracle) -> None:
+    from thinkir.service_factory import build_pipeline
+
+    reasoner = _KeywordReasoner()
+    settings = _settings(index_dir, classifier_enabled=False)
+    pipeline = build_pipeline(index_dir, settings, reasoner=reasoner)
+    with TestClient(create_app(settings, pipeline=pipeline)) as c:
+        first = c.post("/v1/search", json={"query": "blood", "k": 3, "reason": "always"}).json()
+        assert first["reasoning"] == "keywords: salt" and first["cached"] is False
+        expected = oracle.index.dense(
+            [Query("q", "blood")], 3, vectors=oracle.index.embedder.encode_queries(["blood salt"])
+        )
+        assert [h["id"] for h in first["results"]] == expected[0].doc_ids()
+        # another k: a new result, but the reasoning comes from the cache
+        other_k = c.post("/v1/search", json={"query": "blood", "k": 2, "reason": "always"}).json()
+        assert other_k["cached"] is False and other_k["reasoning"] == "keywords: salt"
+        assert c.post("/v1/search", json={"query": "blood", "k": 3, "reason": "always"}).json()["cached"] is True
+        assert reasoner.calls == 1
+        text = c.get("/metrics").text
+        assert 'thinkir_cache_requests_total{kind="reasoning",outcome="hit"} 1.0' in text
 
 
 def test_rerank_cohere_shape(client: TestClient) -> None:
@@ -146,10 +183,24 @@ def test_embeddings_openai_shape_match_the_embedder(client: TestClient, oracle) 
     assert client.post("/v1/embeddings", json={"input": "x", "model": "text-embedding-3-small"}).status_code == 400
 
 
-def test_classify_is_501_until_a_classifier_exists(client: TestClient) -> None:
+def test_classify_is_501_when_no_classifier_is_served(client: TestClient) -> None:
     r = client.post("/v1/classify", json={"input": "a bakery selling bread"})
     assert r.status_code == 501
-    assert "classif" in r.json()["error"]["message"]
+    assert "classification" in r.json()["error"]["message"]
+
+
+@pytest.mark.slow
+def test_classify_with_the_zero_shot_classifier(index_dir: Path) -> None:
+    """With thinkir.classify installed and the NAICS files present, /v1/classify answers codes."""
+    pytest.importorskip("thinkir.classify")
+    settings = _settings(index_dir)
+    if not (settings.data_dir / "naics").is_dir():
+        pytest.skip(f"NAICS data not found under {settings.data_dir}")
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/classify", json={"input": ["We brew craft beer and run a taproom"], "top_k": 3})
+    assert r.status_code == 200, r.text
+    preds = r.json()["results"][0]["predictions"]
+    assert 1 <= len(preds) <= 3 and preds[0]["path"][-1] == preds[0]["code"]
 
 
 def test_probes_info_metrics_and_docs(client: TestClient) -> None:

@@ -151,7 +151,8 @@ class RedisCache(Cache):
         return result
 
     async def _get(self, key: str) -> bytes | None:
-        return await self._call("get", lambda: self.client.get(key))
+        value = await self._call("get", lambda: self.client.get(key))
+        return value.encode() if isinstance(value, str) else value
 
     async def _set(self, key: str, value: bytes, ttl_s: int) -> None:
         await self._call("set", lambda: self.client.set(key, value, ex=ttl_s))

@@ -62,12 +62,18 @@ class BatchedEmbedder(Embedder):
         self.dimension = inner.dimension
         self.max_batch_tokens = inner.max_batch_tokens
 
-    def encode(self, texts: Sequence[str], kind: TextKind = "document", **kw: Any) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: TextKind = "document",
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         known = _VECTORS.get()
         if kind == "query" and known and all(t in known for t in texts):
             return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
-        if kw:  # progress bars and callbacks: a direct call, not a shared batch
-            return self.inner.encode(texts, kind=kind, **kw)
+        if progress or on_batch is not None:  # long jobs with a progress display: a direct call
+            return self.inner.encode(texts, kind=kind, progress=progress, on_batch=on_batch)
         return self.batcher.encode(texts, kind)
 
     def prepare(self, text: str, kind: TextKind) -> str:
@@ -89,7 +95,9 @@ class PrecomputedReasoner:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.model_id = str(getattr(inner, "model_id", "") or type(inner).__name__)
+        # the configuration (LM, adapters, router threshold) decides the output, so it versions the cache
+        config = getattr(inner, "config", "")
+        self.model_id = str(getattr(inner, "model_id", "") or f"{type(inner).__name__}:{config!r}")
 
     def encode(self, queries: Sequence[Query], mode: str, index: Any) -> tuple[np.ndarray, list[str | None]]:
         known = _REASONED.get()

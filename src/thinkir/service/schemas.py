@@ -134,8 +134,21 @@ class ClassifyRequest(_Strict):
     top_k: int = Field(5, ge=1, le=100)
 
 
+class ClassifyPrediction(BaseModel):
+    code: str
+    title: str
+    score: float
+    path: list[str] = Field(description="Codes from the top level down to ``code``.")
+    confidences: list[float] = Field(description="Confidence of the decision at each level of the path.")
+
+
+class ClassifyResult(BaseModel):
+    text: str
+    predictions: list[ClassifyPrediction]
+
+
 class ClassifyResponse(BaseModel):
-    results: list[list[dict[str, Any]]]
+    results: list[ClassifyResult]
 
 
 # -- info and probes --------------------------------------------------------------------------

@@ -44,6 +44,8 @@ class ServiceState:
     flight: SingleFlight
     classifier: Any = None
     classifier_error: str = ""
+    _classifier_tried: bool = False
+    _classifier_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started_at: float = field(default_factory=time.time)
     ready: bool = False
     _reranker_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,7 +80,8 @@ class ServiceState:
             admission=Admission(settings.max_concurrency, settings.queue_size, settings.queue_timeout_s, metrics),
             flight=SingleFlight(metrics),
         )
-        state.classifier, state.classifier_error = _load_classifier(settings)
+        if settings.classifier_enabled and settings.preload_classifier:
+            await state.classifier_or_none()
         await state.run(lambda: pipeline.search("warm up", k=1, mode="dense"))
         state.ready = True
         logger.info("service ready", extra={"index": str(pipeline.index.folder), "cache": state.cache.backend})
@@ -93,6 +96,15 @@ class ServiceState:
     async def run(self, fn: Callable[[], T]) -> T:
         """Run blocking work (inference, FAISS) on the worker threads, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def classifier_or_none(self) -> Any:
+        """The classifier, loaded once (in a worker thread) on first use; None when unavailable."""
+        async with self._classifier_lock:
+            if not self._classifier_tried:
+                settings = self.settings
+                self.classifier, self.classifier_error = await self.run(lambda: _load_classifier(settings))
+                self._classifier_tried = True
+        return self.classifier
 
     # -- versions for cache keys ------------------------------------------------------------
 
@@ -142,12 +154,15 @@ class ServiceState:
 
 def _load_classifier(settings: Settings) -> tuple[Any, str]:
     """The classifier when ``thinkir.classify`` provides ``load_classifier``; else None and why."""
+    if not settings.classifier_enabled:
+        return None, "classification is turned off on this server (THINKIR_CLASSIFIER_ENABLED=false)"
     try:
-        from thinkir.classify import load_classifier  # type: ignore[attr-defined]
+        from thinkir.classify import load_classifier
     except ImportError:
-        return None, "classification is not available yet: thinkir.classify provides no load_classifier()"
+        return None, "classification is not available: thinkir.classify provides no load_classifier()"
     try:
-        return load_classifier(settings), ""
+        source = settings.classifier_dir if settings.classifier_dir is not None else settings
+        return load_classifier(source), ""
     except Exception as err:  # noqa: BLE001 - a broken optional stage must not stop the service
         logger.warning("classifier not loaded: %s", err)
-        return None, f"classification is not available: the classifier failed to load ({err})"
+        return None, f"classification is not available: the classifier could not be loaded ({err})"
