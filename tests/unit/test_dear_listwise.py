@@ -1,0 +1,164 @@
+"""Stage 2 and the two-stage reranker: windows, prompts, and a tiny train -> save -> reload -> rerank."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from thinkir.rerank.listwise import sliding_windows
+from thinkir.training.data_rerank import ListwiseExample, listwise_examples, shorten_words
+from thinkir.training.listwise import renumber
+
+
+def test_sliding_windows_back_to_front() -> None:
+    assert sliding_windows(30, 20, 10) == [(10, 30), (0, 20)]
+    assert sliding_windows(30, 5, 3)[0] == (25, 30)
+    assert sliding_windows(30, 5, 3)[-1] == (0, 5)
+    assert sliding_windows(4, 5, 3) == [(0, 4)]
+    assert sliding_windows(1, 5, 3) == []
+    with pytest.raises(ValueError):
+        sliding_windows(10, 1, 1)
+
+
+def test_renumber_keeps_ranking_and_rationale_consistent() -> None:
+    ex = ListwiseExample("q", ("a", "b", "c"), (2, 0, 1), "[3] is best, then [1].")
+    moved = renumber(ex, [2, 0, 1])  # new order of passages: c, a, b
+    assert moved.passages == ("c", "a", "b")
+    assert [moved.passages[p] for p in moved.order] == ["c", "a", "b"]
+    assert moved.rationale == "[1] is best, then [2]."
+
+
+def test_listwise_rows_parse_and_drop_invalid(tmp_path: Path) -> None:
+    from dear_fixtures import write_training_data
+
+    paths = write_training_data(tmp_path)
+    rows = listwise_examples([paths["reasoning"]])
+    assert len(rows) == 2  # the row with a repeated id is dropped
+    assert rows[0].order == (0, 3, 2, 1, 4)
+    assert "names the cause" in rows[0].rationale
+    assert shorten_words("First sentence here. Second one is long.", 6) == "First sentence here."
+    assert shorten_words("a b c d", 2) == "a b …"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both stages trained for a few steps on a tiny random Llama (seconds)."""
+    pytest.importorskip("peft")
+    from dear_fixtures import make_base, write_training_data
+
+    from thinkir.training import load_config
+    from thinkir.training.listwise import ListwiseTrainConfig
+    from thinkir.training.listwise import train as train_listwise
+    from thinkir.training.pointwise import PointwiseTrainConfig
+    from thinkir.training.pointwise import train as train_pointwise
+
+    root = tmp_path_factory.mktemp("dear")
+    base = make_base(root / "base")
+    data = write_training_data(root / "data")
+    common = {
+        "base_model": str(base),
+        "reasoning_dirs": [str(data["reasoning"])],
+        "max_steps": 3,
+        "epochs": 10,
+        "batch_size": 2,
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "dev_fraction": 0.0,
+        "device": "cpu",
+        "progress": False,
+        "lora_r": 4,
+        "lora_alpha": 8,
+        "save_dtype": "float32",
+    }
+    p_cfg_file = root / "p.json"
+    p_cfg_file.write_text(
+        json.dumps(
+            {
+                **common,
+                "output_dir": str(root / "p"),
+                "triples": str(data["triples"]),
+                "scifact_dir": None,
+                "teacher": None,
+                "n_negatives": 2,
+                "q_max_len": 16,
+                "p_max_len": 32,
+            }
+        )
+    )
+    p_adapter = train_pointwise(load_config(PointwiseTrainConfig, p_cfg_file))
+    l_cfg = ListwiseTrainConfig(
+        **{
+            **common,
+            "output_dir": str(root / "l"),
+            "passage_tokens": 16,
+            "max_new_tokens": 12,
+            "window_size": 3,
+            "step": 2,
+            "dev_windows": 2,
+        }
+    )
+    l_adapter = train_listwise(l_cfg)
+    return {"root": root, "base": base, "pointwise": p_adapter, "listwise": l_adapter}
+
+
+def test_training_writes_adapters_configs_and_checkpoints(trained: dict[str, Path]) -> None:
+    root = trained["root"]
+    for stage in ("p", "l"):
+        assert (root / stage / "run_config.json").is_file()
+        assert (root / stage / "checkpoint" / "state.pt").is_file()
+        metrics = json.loads((root / stage / "metrics.json").read_text())
+        assert metrics["steps"] == 3
+    p_cfg = json.loads((trained["pointwise"] / "adapter_config.json").read_text())
+    assert p_cfg["task_type"] == "SEQ_CLS"
+    l_cfg = json.loads((trained["listwise"] / "adapter_config.json").read_text())
+    assert l_cfg["task_type"] == "CAUSAL_LM"
+
+
+def test_training_resumes_from_checkpoint(trained: dict[str, Path]) -> None:
+    from thinkir.training.listwise import ListwiseTrainConfig, train
+
+    root = trained["root"]
+    cfg = json.loads((root / "l" / "run_config.json").read_text())
+    cfg["max_steps"] = 4
+    train(ListwiseTrainConfig(**cfg))
+    metrics = json.loads((root / "l" / "metrics.json").read_text())
+    assert metrics["steps"] == 4
+    assert len(metrics["log"]) == 1  # only step 4 ran after resuming at step 3
+
+
+def test_two_stages_share_one_base_and_rerank(trained: dict[str, Path]) -> None:
+    from thinkir.rerank import load_reranker
+    from thinkir.rerank.dear import DearReranker, load_dear
+    from thinkir.types import Candidate, Document, Query
+
+    dear = load_dear(str(trained["pointwise"]), str(trained["listwise"]), device="cpu", listwise_depth=4)
+    assert isinstance(dear, DearReranker)
+    assert dear.pointwise.host is dear.listwise.host
+    assert dear.pointwise.host.adapters() == ["listwise", "pointwise"]
+    docs = [
+        Document(str(i), t)
+        for i, t in enumerate(
+            [
+                "Fever is caused by infection.",
+                "Paris is in France.",
+                "Plants use light.",
+                "Heat and fever.",
+                "A tall tower.",
+            ]
+        )
+    ]
+    cands = [Candidate(d.id, 0.0, d) for d in docs]
+    ranked = dear.rerank(Query("q1", "what causes fever"), cands)
+    assert sorted(ranked.doc_ids()) == [d.id for d in docs]
+    assert set(ranked.trace.timings_ms) == {"stage1_ms", "stage2_ms"}
+    assert int(ranked.trace.notes["windows"]) == 2  # 4 listwise candidates, window 3, step 2
+    # stage 1 alone gives the same scores through the registry factory (cli registers it)
+    import thinkir.cli.rerank  # noqa: F401
+
+    p = load_reranker("dear-pointwise", adapter=str(trained["pointwise"]), device="cpu")
+    assert (
+        p.rerank(Query("q1", "what causes fever"), cands).doc_ids()
+        == dear.pointwise.rerank(Query("q1", "what causes fever"), cands).doc_ids()
+    )
