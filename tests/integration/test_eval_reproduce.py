@@ -90,3 +90,14 @@ def test_cli_eval_rerank_prints_the_contract_line(shared_data: Path, tmp_path: P
     assert len(run.read_text().splitlines()) == 4300
     per_query = json.loads((tmp_path / "dl19.json").read_text())["per_query"]
     assert len(per_query) == 43 and "latency_ms" in next(iter(per_query.values()))
+
+
+@pytest.mark.slow
+def test_scifact_dense_minilm_through_the_cached_index(shared_data: Path) -> None:
+    """all-MiniLM-L6-v2, exact search: published 0.645. Indexes SciFact into the cache on first run (minutes)."""
+    from thinkir.config import get_settings
+    from thinkir.evals.retrieval import evaluate_retrieval
+
+    out = evaluate_retrieval(shared_data / "scifact", get_settings(progress=False), mode="dense", k=100)
+    assert out.result.n_queries == 300
+    assert out.result.metrics["nDCG@10"] == pytest.approx(0.645, abs=0.005)
