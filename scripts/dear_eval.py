@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         "load_seconds": round(load_s, 1),
         "datasets": {},
     }
-    teacher = TeacherCache(Path(args.cache), args.teacher) if args.teacher else None
+    teacher = TeacherCache(Path(args.cache), args.teacher, path=args.teacher_path) if args.teacher else None
     metric_backend = "?"
     for name in args.datasets.split(","):
         t_ds = time.perf_counter()
@@ -309,6 +309,7 @@ def main() -> None:
     r.add_argument("--base-model", default=None)
     r.add_argument("--device", default=None)
     r.add_argument("--teacher", default="minilm")
+    r.add_argument("--teacher-path", default=None, help="teacher weights folder (cache keys stay --teacher)")
     r.add_argument("--datasets", default="dl19,covid,scifact")
     r.add_argument("--max-queries", type=int, default=None, help="tiny smoke runs only")
     r.add_argument("--depth", type=int, default=None, help="cut the first stage (tiny smoke runs only)")

@@ -190,7 +190,8 @@ class AdapterHost:
             dtype = getattr(torch, save_dtype)
             weights = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
             cfg = json.loads((src / "adapter_config.json").read_text())
-            cfg["base_model_name_or_path"] = model_id(self.base_model_name)
+            base = (settings or {}).get("base_model") or self.base_model_name
+            cfg["base_model_name_or_path"] = model_id(base)
             if name in self.heads:
                 weights["base_model.model.score.weight"] = self.heads[name].weight.detach().float().cpu()
                 cfg["task_type"] = "SEQ_CLS"

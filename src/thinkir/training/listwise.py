@@ -30,6 +30,7 @@ class ListwiseTrainConfig:
 
     output_dir: str = "runs/dear-listwise"
     base_model: str = "smollm2-135m"
+    base_model_name: str | None = None  # recorded in the adapter when base_model is a local copy
     reasoning_dirs: list[str] = field(
         default_factory=lambda: ["../shared/data/reasoning/listwise-gpt35", "../shared/data/reasoning/listwise-gpt4"]
     )
@@ -251,7 +252,11 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             "top1_agreement": sum(p.order[0] == e.order[0] for p, e in zip(parsed, sample, strict=True)) / len(sample),
             "example_output": texts[0][:400],
         }
-    adapter_settings = {**asdict(settings), "stage": "listwise", "base_model": host.base_model_name}
+    adapter_settings = {
+        **asdict(settings),
+        "stage": "listwise",
+        "base_model": cfg.base_model_name or host.base_model_name,
+    }
     path = host.save_adapter(LISTWISE_ADAPTER, out / "adapter", adapter_settings, cfg.save_dtype)
     metrics["seconds"] = {"train": round(t_train - t_loop, 1), "total": round(time.perf_counter() - t_start, 1)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -27,6 +27,7 @@ class PointwiseTrainConfig:
 
     output_dir: str = "runs/dear-pointwise"
     base_model: str = "smollm2-135m"
+    base_model_name: str | None = None  # recorded in the adapter when base_model is a local copy
     # data (train splits only)
     triples: str | None = "../shared/data/msmarco/triples.jsonl"
     reasoning_dirs: list[str] = field(
@@ -63,7 +64,9 @@ class PointwiseTrainConfig:
     ranknet_targets: str = "binary"
     teacher: str | None = "minilm"
     teacher_kind: str = "auto"
+    teacher_path: str | None = None  # load the teacher from here (scores stay keyed by ``teacher``)
     teacher_scale: float = 20.0
+    teacher_required: bool = True  # False: train without the KL term when the teacher cannot be loaded
     # bookkeeping
     checkpoint_every: int = 100
     log_every: int = 10
@@ -126,9 +129,18 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     logger.info("stage-1 groups: %d train, %d dev", len(train_groups), len(dev_groups))
     teacher_t: list[list[float]] | None = None
     cache = None
+    teacher_note = None
     if cfg.teacher:
-        cache = TeacherCache(Path(cfg.cache_dir), cfg.teacher, cfg.teacher_kind, cfg.device)
-        teacher_t = cache.lookup([g.query for g in train_groups], [g.docs for g in train_groups], cfg.progress)
+        cache = TeacherCache(Path(cfg.cache_dir), cfg.teacher, cfg.teacher_kind, cfg.device, cfg.teacher_path)
+        try:
+            teacher_t = cache.lookup([g.query for g in train_groups], [g.docs for g in train_groups], cfg.progress)
+        except (ImportError, OSError, ValueError) as err:
+            if cfg.teacher_required:
+                raise
+            # e.g. a GPU machine without the teacher's weights and an incomplete score cache
+            teacher_note = f"teacher {cfg.teacher!r} unavailable ({err}); trained without distillation"
+            logger.warning(teacher_note)
+            cache = None
     t_teacher = time.perf_counter()
 
     dtype = getattr(torch, cfg.dtype) if cfg.dtype else None
@@ -238,6 +250,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
 
     host.peft.eval()
     metrics: dict[str, Any] = {
+        "teacher_note": teacher_note,
         "steps": step,
         "planned_steps": total,
         "stopped_early": stopped_early,
@@ -255,7 +268,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     adapter_settings = {
         **asdict(settings),
         "stage": "pointwise",
-        "base_model": host.base_model_name,
+        "base_model": cfg.base_model_name or host.base_model_name,
         "teacher": cfg.teacher,
     }
     path = host.save_adapter(POINTWISE_ADAPTER, out / "adapter", adapter_settings, cfg.save_dtype)

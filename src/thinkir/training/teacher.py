@@ -157,8 +157,12 @@ class TeacherCache:
     The teacher model is loaded only when some pair is missing, so a warm cache needs no model.
     """
 
-    def __init__(self, folder: Path, teacher: str, kind: str = "auto", device: str | None = None) -> None:
-        self.teacher_name, self.kind, self.device = teacher, kind, device
+    def __init__(
+        self, folder: Path, teacher: str, kind: str = "auto", device: str | None = None, path: str | None = None
+    ) -> None:
+        """``teacher`` names the scores (the cache key); ``path`` is where to load its weights when they
+        are not where ``teacher`` resolves (e.g. a copied MiniLM folder on a GPU machine)."""
+        self.teacher_name, self.kind, self.device, self.load_path = teacher, kind, device, path
         slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in teacher)
         self.path = Path(folder) / f"teacher-{slug}.json"
         self.scores: dict[str, float] = json.loads(self.path.read_text()) if self.path.is_file() else {}
@@ -175,7 +179,7 @@ class TeacherCache:
         ]
         if todo:
             if self._teacher is None:
-                self._teacher = load_teacher(self.teacher_name, self.kind, self.device)
+                self._teacher = load_teacher(self.load_path or self.teacher_name, self.kind, self.device)
             from tqdm.auto import tqdm
 
             for start in tqdm(range(0, len(todo), chunk), disable=not progress, desc="teacher"):
