@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     lru_cache_size: int = Field(10000, ge=0, description="Entries of the in-process cache (no Redis).")
     # service: throughput and limits
     workers: int = Field(2, ge=1, le=64, description="Threads running inference off the event loop.")
+    inference_threads: int = Field(
+        0, ge=0, le=256, description="Threads torch and FAISS use per call (0: their default; 1 on busy CPUs)."
+    )
     max_concurrency: int = Field(16, ge=1, description="Requests computing at once (share embed batches).")
     queue_size: int = Field(64, ge=0, description="Requests allowed to wait for a worker; more get 429.")
     queue_timeout_s: float = Field(30.0, gt=0, description="Longest wait for a worker before 503.")

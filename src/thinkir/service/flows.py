@@ -55,8 +55,12 @@ def check_search(state: ServiceState, query: str, k: int, mode: str, reason: str
     return SearchParams(query, k, mode, reason if mode != "bm25" else "never", key)
 
 
-async def search(state: ServiceState, p: SearchParams) -> dict[str, Any]:
-    """The search payload (see :class:`~thinkir.service.schemas.SearchResponse`), cached."""
+async def search(state: ServiceState, p: SearchParams) -> bytes:
+    """The JSON body of a search response (see :class:`~thinkir.service.schemas.SearchResponse`).
+
+    The cache holds the body without ``timings_ms`` and ``cached``; a hit appends those two fields to
+    the stored bytes, so it costs one cache read and no JSON parsing.
+    """
     started = time.perf_counter()
     params: dict[str, Any] = asdict(p)
     if p.rerank != "none":
@@ -67,24 +71,26 @@ async def search(state: ServiceState, p: SearchParams) -> dict[str, Any]:
         params["reasoner"] = getattr(state.pipeline.reasoner, "model_id", "")
     key = cache_key(state.settings.cache_namespace, "search", state.index_version, params)
     raw = await state.cache.get(key)
-    if raw is not None:
-        payload = json.loads(raw)
-        payload["timings_ms"] = {"cache": round((time.perf_counter() - started) * 1000, 3)}
-        payload["cached"] = True
-        return payload
+    if raw is not None and raw.endswith(b"}"):
+        return _finish(raw, {"cache": round((time.perf_counter() - started) * 1000, 3)}, cached=True)
 
-    async def compute() -> dict[str, Any]:
+    async def compute() -> tuple[bytes, dict[str, float]]:
         async with state.admission.slot():
-            payload = await _compute_search(state, p)
-        await state.cache.set(key, json.dumps(payload, ensure_ascii=False).encode())
-        return payload
+            payload, timings = await _compute_search(state, p)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        await state.cache.set(key, body)
+        return body, timings
 
-    payload = dict(await state.flight.do(key, compute))
-    payload["cached"] = False
-    return payload
+    body, timings = await state.flight.do(key, compute)
+    return _finish(body, timings, cached=False)
 
 
-async def _compute_search(state: ServiceState, p: SearchParams) -> dict[str, Any]:
+def _finish(body: bytes, timings: dict[str, float], cached: bool) -> bytes:
+    extra = json.dumps({"timings_ms": timings, "cached": cached}, separators=(",", ":")).encode()
+    return body[:-1] + b"," + extra[1:]
+
+
+async def _compute_search(state: ServiceState, p: SearchParams) -> tuple[dict[str, Any], dict[str, float]]:
     timings: dict[str, float] = {}
     vectors: dict[str, np.ndarray] = {}
     reasoned: dict[tuple[str, str], tuple[np.ndarray, str | None]] = {}
@@ -118,13 +124,12 @@ async def _compute_search(state: ServiceState, p: SearchParams) -> dict[str, Any
             }
             for c in ranked.candidates
         ],
-        "timings_ms": {name: round(ms, 3) for name, ms in timings.items()},
     }
     if ranked.trace.reasoning:
         payload["reasoning"] = ranked.trace.reasoning
     if ranked.trace.rationale:
         payload["rationale"] = ranked.trace.rationale
-    return payload
+    return payload, {name: round(ms, 3) for name, ms in timings.items()}
 
 
 async def query_vector(state: ServiceState, text: str) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from thinkir.service import flows
 from thinkir.service.deps import State
@@ -22,7 +22,8 @@ router = APIRouter(tags=["search"])
         503: {"model": ErrorResponse},
     },
 )
-async def search(body: SearchRequest, state: State) -> SearchResponse:
+async def search(body: SearchRequest, state: State) -> Response:
     """Search the index: first stage (dense, bm25, hybrid), optional reasoning and reranking."""
     params = flows.check_search(state, body.query, body.k, body.mode.value, body.reason.value, body.rerank)
-    return SearchResponse(**await flows.search(state, params))
+    # the body is built (and cached) as JSON bytes in the shape of SearchResponse; no re-validation
+    return Response(await flows.search(state, params), media_type="application/json")
