@@ -1,7 +1,7 @@
 """Evaluate the DeAR stages (and prepare the caches a GPU run needs).
 
     python scripts/dear_eval.py prep --data ../shared/data --cache .device/data/cache \
-        --pointwise-config configs/dear_pointwise_gpu.json      # CPU: BM25 ids + teacher score caches
+        --pointwise-config configs/dear_pointwise_gpu.json      # CPU: SciFact BM25 ids [+ --teacher minilm]
     python scripts/dear_eval.py run --data DATA --cache DATA/cache --pointwise ADAPTER --listwise ADAPTER \
         --out OUT                                                  # BM25, teacher, stage 1, stage 1+2
 
@@ -127,7 +127,7 @@ def paired_test(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
 
 # -- commands -----------------------------------------------------------------------------------------
 def cmd_prep(args: argparse.Namespace) -> None:
-    """CPU side: BM25 candidate ids (SciFact test, mined train negatives) and teacher score caches."""
+    """CPU side: bm25s candidate ids (SciFact test, mined train negatives); teacher scores if asked."""
     from thinkir.training import load_config
     from thinkir.training.pointwise import PointwiseTrainConfig, build_groups
     from thinkir.training.teacher import TeacherCache
@@ -140,6 +140,10 @@ def cmd_prep(args: argparse.Namespace) -> None:
             setattr(cfg, attr, str(Path(args.data) / sub))
     cfg.reasoning_dirs = [str(Path(args.data) / "reasoning" / Path(d).name) for d in cfg.reasoning_dirs]
     groups = build_groups(cfg)  # mines and caches the SciFact train negatives
+    load_dataset("scifact", Path(args.data), cache, None)  # caches the SciFact test BM25 ids
+    if not args.teacher:
+        print(json.dumps({"cache": str(cache), "files": sorted(p.name for p in cache.iterdir())}))  # noqa: T201
+        return
     tc = TeacherCache(cache, args.teacher)
     t0 = time.perf_counter()
     tc.lookup([g.query for g in groups], [g.docs for g in groups], progress=True)
@@ -238,7 +242,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         after = dear.listwise.stats.as_dict()
         windows = after["windows"] - before["windows"]
         valid = after["valid"] - before["valid"]
-        if args.latency_queries:
+        if args.latency_queries and name == args.datasets.split(",")[0]:  # unbatched, first dataset only
             t0 = time.perf_counter()
             for q, h in list(zip(queries, heads, strict=True))[: args.latency_queries]:
                 dear.listwise.rerank(q, h)
@@ -298,7 +302,7 @@ def main() -> None:
     p.add_argument("--data", default="../shared/data")
     p.add_argument("--cache", default=".device/data/cache")
     p.add_argument("--pointwise-config", default="configs/dear_pointwise_gpu.json")
-    p.add_argument("--teacher", default="minilm")
+    p.add_argument("--teacher", default=None, help="also cache this teacher's scores (slow on a busy CPU)")
     p.set_defaults(func=cmd_prep)
     r = sub.add_parser("run")
     r.add_argument("--data", required=True)

@@ -5,13 +5,15 @@
 #   DATA=.device/data OUT=$OUT bash scripts/dear_gpu.sh          # from the repo root
 #
 #   DATA    copies of the ../shared/data files in scripts/dear_gpu_files.txt (same layout), plus DATA/cache
-#           made on a CPU by `python scripts/dear_eval.py prep` (SciFact BM25 ids, MiniLM teacher scores)
+#           made on a CPU by `python scripts/dear_eval.py prep` (SciFact bm25s ids: bm25s is not needed here)
 #   OUT     results (<= 8 files): dear_gpu.log, dear_summary.json, eval_summary.json, runs.tar.gz,
 #           dear_adapters.tar.gz
 #   LLM     the base LM: an HF model folder, a folder holding the SmolLM2 GGUF (or its split parts
 #           *.gguf.part-*, joined and converted once into runs/smollm2-hf; needs the gguf package), or a
 #           registry key [.device/smollm2]
-#   MINILM  the MiniLM folder, used only for teacher scores missing from DATA/cache [.device/minilm]
+#   MINILM  the MiniLM sentence-transformers folder: the distillation teacher and the "teacher" row
+#           [.device/minilm]; without it stage 1 trains without the KL term and the teacher row is absent
+#           (unless DATA/cache already holds its scores)
 #   DEAR_TINY=1  CPU smoke run of the same code paths: 10 steps per stage, 3 queries per dataset
 # thinkir need not be installed: src/ goes on PYTHONPATH. Needs torch, transformers, peft, scipy;
 # sentence-transformers only for missing teacher scores; ir-measures when present (else the same nDCG).
@@ -59,6 +61,9 @@ fi
 MODEL=$LLM
 TEACHER_PATH=""
 [[ -d "$MINILM" ]] && TEACHER_PATH=$MINILM
+for f in scifact-train-bm25.json scifact-test-bm25.json; do
+  [ -e "$CACHE/$f" ] || { echo "missing $CACHE/$f: run python scripts/dear_eval.py prep on a CPU first"; exit 2; }
+done
 for f in $(grep -v '^#' scripts/dear_gpu_files.txt); do
   [ -e "$DATA/$f" ] || { echo "missing data file: $DATA/$f (see scripts/dear_gpu_files.txt)"; exit 2; }
 done
@@ -108,7 +113,7 @@ T=$(date +%s)
 if [ "$TINY" = "1" ]; then
   EVAL_ARGS=(--max-queries 3 --depth 6 --stage2-depth 5 --max-new-tokens 16 --latency-queries 1)
 else
-  EVAL_ARGS=(--gen-batch 256 --score-batch 128 --latency-queries 2)
+  EVAL_ARGS=(--gen-batch 256 --score-batch 128 --latency-queries 1)
 fi
 $PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --base-model "$MODEL" \
   --pointwise "$WORK/pointwise/adapter" --listwise "$WORK/listwise/adapter" \

@@ -190,6 +190,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-2")
     log: list[dict[str, float]] = []
     t_loop = time.perf_counter()
+    first_step = step
     stopped_early = False
     while step < total:
         epoch, pos = divmod(step, steps_per_epoch)
@@ -224,6 +225,14 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             logger.info("stage-2 %s", log[-1])
         if step % cfg.checkpoint_every == 0:
             save_checkpoint()
+        if cfg.max_train_seconds and step == first_step + 20:
+            # fit the schedule to the time budget, so the learning rate decays before the budget ends
+            per_step = (time.perf_counter() - t_loop) / 20
+            fits = step + int((cfg.max_train_seconds - (time.perf_counter() - t_loop)) / per_step)
+            if fits < total:
+                logger.info("time budget: %d of %d planned steps fit (%.3fs/step)", fits, total, per_step)
+                total = max(step + 1, fits)
+                bar.total = total
         if cfg.max_train_seconds and time.perf_counter() - t_loop > cfg.max_train_seconds:
             logger.warning("stage-2: time budget of %.0fs reached at step %d/%d", cfg.max_train_seconds, step, total)
             stopped_early = True
