@@ -23,6 +23,9 @@ KINDS = ("flat", "hnsw", "ivfpq")
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
+# The torch exact-search path scores queries in blocks whose [block, n_vectors] float32 score matrix
+# stays under this many bytes (10k queries x 1M vectors would otherwise need 40 GB at once).
+TORCH_SCORE_BLOCK_BYTES = 1 << 30
 
 
 def factory_string(kind: str, dimension: int, n_vectors: int) -> str:
@@ -147,10 +150,16 @@ class VectorIndex:
         if self._torch_matrix is None:
             flat = self.index.reconstruct_n(0, len(self))
             self._torch_matrix = torch.from_numpy(flat).to(device)
-        q = torch.from_numpy(queries).to(device)
+        rows = max(1, TORCH_SCORE_BLOCK_BYTES // (4 * len(self)))
+        scores = np.empty((len(queries), k), np.float32)
+        ids = np.empty((len(queries), k), np.int64)
         with torch.inference_mode():
-            scores, ids = torch.topk(q @ self._torch_matrix.T, k, dim=1)
-        return scores.float().cpu().numpy(), ids.cpu().numpy().astype(np.int64)
+            for start in range(0, len(queries), rows):
+                q = torch.from_numpy(queries[start : start + rows]).to(device)
+                top_s, top_i = torch.topk(q @ self._torch_matrix.T, k, dim=1)
+                scores[start : start + rows] = top_s.float().cpu().numpy()
+                ids[start : start + rows] = top_i.cpu().numpy()
+        return scores, ids
 
     # ---- persistence --------------------------------------------------------------------------
     def save(self, path: Path) -> None:
