@@ -84,11 +84,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+#: the shared Redis of the integration tests (.ci/run exports THINKIR_REDIS_TEST_URL)
+REDIS_TEST_URL = os.environ.get("THINKIR_REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379, url: str | None = None) -> bool:
     try:
         import redis
 
-        return bool(redis.Redis(host=host, port=port, socket_timeout=0.5, socket_connect_timeout=0.5).ping())
+        client = (
+            redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            if url
+            else redis.Redis(host=host, port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        )
+        return bool(client.ping())
     except Exception:  # noqa: BLE001 - any failure means "not reachable"
         return False
 

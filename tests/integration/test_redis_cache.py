@@ -16,15 +16,15 @@ pytest.importorskip("redis")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from service_helpers import DOCS, build_tiny_index, redis_reachable  # noqa: E402
+from service_helpers import DOCS, REDIS_TEST_URL, build_tiny_index, redis_reachable  # noqa: E402
 from thinkir.config import Settings  # noqa: E402
 from thinkir.service import create_app  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not redis_reachable(), reason="no Redis answering at 127.0.0.1:6379"),
+    pytest.mark.skipif(not redis_reachable(url=REDIS_TEST_URL), reason=f"no Redis answering at {REDIS_TEST_URL}"),
 ]
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = REDIS_TEST_URL
 
 
 @pytest.fixture()

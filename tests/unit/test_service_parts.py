@@ -182,3 +182,34 @@ def test_micro_batcher_passes_errors_to_every_caller() -> None:
             batcher.encode(["a"])
     finally:
         batcher.close()
+
+
+def test_serve_refuses_a_folder_that_is_not_an_index(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from thinkir.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--index", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not a thinkir index" in str(result.exception)
+
+
+def test_settings_read_comma_separated_lists(monkeypatch) -> None:
+    from thinkir.config import Settings
+
+    monkeypatch.setenv("THINKIR_API_KEYS", "sekrit-1, sekrit-2")
+    monkeypatch.setenv("THINKIR_CORS_ORIGINS", "https://a.example,https://b.example")
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert [k.get_secret_value() for k in s.api_keys] == ["sekrit-1", "sekrit-2"]
+    assert "sekrit" not in repr(s)  # keys never show up in logs or reprs
+    assert s.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_env_example_documents_every_setting() -> None:
+    from pathlib import Path
+
+    from thinkir.config import Settings
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    missing = [n for n in Settings.model_fields if f"THINKIR_{n.upper()}=" not in text]
+    assert not missing, f".env.example lacks {missing}"
