@@ -63,5 +63,16 @@ def test_killing_redis_degrades_to_misses_and_restarting_resumes_caching(tmp_pat
                 time.sleep(0.1)
             assert cached, "caching did not resume after Redis came back"
             assert c.get("/ready").json()["status"] == "ready"
+
+            # a hung Redis (stopped, connections open): calls time out after redis_timeout_s, as misses
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                for i in range(10):
+                    t0 = time.perf_counter()
+                    r = c.post("/v1/search", json={"query": f"while hung {i}", "k": 2})
+                    assert r.status_code == 200 and time.perf_counter() - t0 < 5
+                assert c.get("/ready").json()["status"] == "degraded"
+            finally:
+                proc.send_signal(signal.SIGCONT)
     finally:
         stop(proc)

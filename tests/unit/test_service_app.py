@@ -262,3 +262,40 @@ def test_api_keys_and_cors(index_dir: Path) -> None:
         assert pre.headers["access-control-allow-origin"] == "http://app.example"
         other = c.get("/health", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_full_queue_answers_429_with_retry_after(index_dir: Path) -> None:
+    import threading
+    import time
+
+    from thinkir.rerank import RERANKERS
+    from thinkir.rerank.base import PointwiseReranker
+
+    class SlowReranker(PointwiseReranker):  # a slow collaborator that keeps the only worker busy
+        def score(self, query, documents):
+            time.sleep(0.5)
+            return [0.0] * len(documents)
+
+    RERANKERS["slow-queue-test"] = lambda **kw: SlowReranker()
+    settings = _settings(index_dir, max_concurrency=1, queue_size=0, classifier_enabled=False)
+    try:
+        with TestClient(create_app(settings)) as c:
+            c.post("/v1/rerank", json={"model": "slow-queue-test", "query": "warm", "documents": ["a"]})
+            responses = []
+
+            def call(i: int) -> None:
+                body = {"model": "slow-queue-test", "query": f"q{i}", "documents": ["a", "b"]}
+                responses.append(c.post("/v1/rerank", json=body))
+
+            threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            codes = sorted(r.status_code for r in responses)
+            assert codes.count(200) >= 1 and codes.count(429) >= 1 and set(codes) <= {200, 429}
+            busy = next(r for r in responses if r.status_code == 429)
+            assert int(busy.headers["retry-after"]) >= 1 and busy.json()["error"]["type"] == "queue_full"
+            assert 'thinkir_rejected_requests_total{reason="queue_full"}' in c.get("/metrics").text
+    finally:
+        del RERANKERS["slow-queue-test"]
