@@ -163,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     from thinkir.training.teacher import TeacherCache
 
     out = Path(args.out)
-    runs_dir = out / "runs"
+    runs_dir = Path(args.runs_dir) if args.runs_dir else out / "runs"  # only runs.tar.gz needs to be in out
     runs_dir.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
     overrides = {
@@ -308,6 +308,7 @@ def main() -> None:
     r.add_argument("--data", required=True)
     r.add_argument("--cache", required=True)
     r.add_argument("--out", required=True)
+    r.add_argument("--runs-dir", default=None, help="where the .trec run files go [OUT/runs]")
     r.add_argument("--pointwise", required=True)
     r.add_argument("--listwise", required=True)
     r.add_argument("--base-model", default=None)

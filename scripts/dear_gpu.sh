@@ -115,7 +115,8 @@ if [ "$TINY" = "1" ]; then
 else
   EVAL_ARGS=(--gen-batch 256 --score-batch 128 --latency-queries 1)
 fi
-$PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --base-model "$MODEL" \
+$PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --runs-dir "$WORK/runs" \
+  --base-model "$MODEL" \
   --pointwise "$WORK/pointwise/adapter" --listwise "$WORK/listwise/adapter" \
   ${TEACHER_PATH:+--teacher-path "$TEACHER_PATH"} "${EVAL_ARGS[@]}"
 EVAL_S=$(( $(date +%s) - T ))
