@@ -61,9 +61,13 @@ def test_search_matches_library_pipeline(client: TestClient, oracle, mode: str) 
 
 
 def test_second_identical_search_is_a_cache_hit(client: TestClient) -> None:
+    from thinkir.service.schemas import SearchResponse
+
     q = {"query": "coffee and the liver", "k": 3}
     first = client.post("/v1/search", json=q).json()
     second = client.post("/v1/search", json=q).json()
+    for body in (first, second):  # both bodies (built as bytes) keep the documented shape
+        SearchResponse.model_validate(body)
     assert second["cached"] is True and set(second["timings_ms"]) == {"cache"}
     assert second["results"] == first["results"]
 
