@@ -251,12 +251,13 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     lat_idx = sorted(rng.sample(range(len(test_q)), min(cfg.latency_sample, len(test_q))))
     latency: dict[str, list[float]] = {}
 
-    def record(split_name: str, name: str, run: Run) -> None:
+    def record(split_name: str, name: str, run: Run, save: bool = True) -> None:
         s = splits[split_name]
         pq = per_query_metrics(s.qrels, run)
         s.per_query[name] = pq
         s.results[name] = summarize(pq)
-        write_run(out / "runs" / f"{split_name}.{name}.trec", run, tag=name)
+        if save:  # (the cold-start router sweeps are not saved, to keep the artefacts small)
+            write_run(out / "runs" / f"{split_name}.{name}.trec", run, tag=name)
         logger.info("%s %s %s", split_name, name, s.results[name])
 
     # direct MiniLM + BM25 signals
@@ -355,7 +356,7 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
             use = p_test >= t
             vecs = np.where(use[:, None], reasoned, direct)
             name = f"router_{system}_t{t:.3f}"
-            record("test", name, index.run(s.qids, vecs, cfg.depth))
+            record("test", name, index.run(s.qids, vecs, cfg.depth), save=system.endswith("grpo"))
             per_q_ms = [
                 1000 * (lat_direct[j] + latency["bm25"][j] + (lat_reason[j] if use[i] else 0.0))
                 for j, i in enumerate(lat_idx)
