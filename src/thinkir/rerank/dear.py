@@ -340,6 +340,8 @@ def load_dear(
     l_dir = adapter_dir(listwise_adapter or default_adapter("listwise"))
     meta = read_adapter_meta(p_dir)
     base = base_model or meta["thinkir"].get("base_model") or meta.get("base_model_name_or_path")
+    if not base:
+        raise InputError(f"{p_dir} names no base model; pass base_model")
     host = AdapterHost(base, device=device)
     host.load_adapter(p_dir, POINTWISE_ADAPTER)
     host.load_adapter(l_dir, LISTWISE_ADAPTER)

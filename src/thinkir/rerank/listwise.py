@@ -165,7 +165,7 @@ class ListwiseReranker(Reranker):
                     eos_token_id=tok.eos_token_id,
                 )
                 for i, row in zip(idx, gen[:, ids.shape[1] :], strict=True):
-                    out[i] = tok.decode(row, skip_special_tokens=True)
+                    out[i] = str(tok.decode(row, skip_special_tokens=True))
         return out
 
     def rerank_many(self, queries: Sequence[Query], candidates: Sequence[Sequence[Candidate]]) -> list[RankedList]:

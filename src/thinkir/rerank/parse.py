@@ -9,6 +9,7 @@ the ids the model left out in input order, so the result is always a full permut
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL | re.IGNORECASE)
@@ -74,7 +75,7 @@ def parse_ranking(text: str, n: int) -> ParsedRanking:
     return ParsedRanking(tuple(order + missing), rationale, valid, failed=not order)
 
 
-def format_ranking(order: list[int] | tuple[int, ...]) -> str:
+def format_ranking(order: Sequence[int]) -> str:
     """``[0, 2, 1]`` (0-based) -> ``"[1] > [3] > [2]"``."""
     return " > ".join(f"[{p + 1}]" for p in order)
 

@@ -219,7 +219,8 @@ def scifact_groups(
 
 def split_dev(items: Sequence, fraction: float, key=lambda x: x.query) -> tuple[list, list]:  # noqa: ANN001
     """``(train, dev)`` split by query hash."""
-    train, dev = [], []
+    train: list = []
+    dev: list = []
     for item in items:
         (dev if is_dev(key(item), fraction) else train).append(item)
     return train, dev

@@ -51,11 +51,11 @@ def ranknet(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return bce[informative.expand_as(bce)].mean()
 
 
-def binary_pair_targets(n: int, batch: int, device: object = None) -> torch.Tensor:
+def binary_pair_targets(n: int, batch: int, device: torch.device | str | None = None) -> torch.Tensor:
     """``[B, N, N]`` targets from binary labels (positive at 0): 1 for (0, j), 0 for (j, 0), 0.5 else."""
     import torch
 
-    labels = torch.zeros(batch, n, device=device)  # type: ignore[arg-type]
+    labels = torch.zeros(batch, n, device=device)
     labels[:, 0] = 1.0
     diff = labels.unsqueeze(2) - labels.unsqueeze(1)
     return 0.5 + 0.5 * torch.sign(diff)
