@@ -40,7 +40,13 @@ import torch
 print("[dear_gpu] torch", torch.__version__, "cuda", torch.cuda.is_available(),
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
 PY
-# the base LM: an HF folder as is; a GGUF (or its parts) converted once into runs/smollm2-hf
+# the base LM: an HF folder as is; a GGUF (or its parts) converted once into runs/smollm2-hf (or reused
+# from an LREM run on the same machine)
+if [[ -d "$LLM" && ! -f "$LLM/config.json" ]]; then
+  for done_dir in runs/smollm2-hf runs/lrem_gpu/llm; do
+    [[ -f "$done_dir/config.json" ]] && { LLM=$done_dir; break; }
+  done
+fi
 if [[ -d "$LLM" && ! -f "$LLM/config.json" ]]; then
   shopt -s nullglob
   parts=("$LLM"/*.gguf.part-*)
