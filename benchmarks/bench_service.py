@@ -176,6 +176,23 @@ async def run_level(
     return result
 
 
+def cache_counters(url: str) -> dict[str, float]:
+    """Search-cache hits and misses and cache errors so far, from the server's /metrics."""
+    out = {"search_hit": 0.0, "search_miss": 0.0, "errors": 0.0}
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return out
+    for line in text.splitlines():
+        if line.startswith('thinkir_cache_requests_total{kind="search",outcome="hit"}'):
+            out["search_hit"] = float(line.split()[-1])
+        elif line.startswith('thinkir_cache_requests_total{kind="search",outcome="miss"}'):
+            out["search_miss"] = float(line.split()[-1])
+        elif line.startswith("thinkir_cache_errors_total{"):
+            out["errors"] += float(line.split()[-1])
+    return out
+
+
 def print_row(s: dict[str, Any]) -> None:
     print(
         f"{s['phase']:>6} {s['clients']:>3} clients  n={s['requests']:>5}  ok={s['ok']:>5}  "
@@ -199,13 +216,18 @@ async def bench(args: argparse.Namespace, url: str, queries: list[str]) -> dict[
         budget = n if not (clients >= 32 and args.duration_32) else 10**9
         fresh = [f"{q} [{run_tag}-{clients}-{i}]" for i, q in enumerate(queries)]
         fresh += [f"{q} [{run_tag}-{clients}-b{i}]" for i, q in enumerate(queries * 20)]
+        before = cache_counters(url)
         miss = await run_level(url, "miss", clients, fresh, budget, max_s, body, args.timeout, headers)
+        middle = cache_counters(url)
         hit = await run_level(
             url, "hit", clients, hot, max(n, 50), min(max_s, args.max_seconds), body, args.timeout, headers
         )
-        for res in (miss, hit):
+        after = cache_counters(url)
+        for res, (a, b) in ((miss, (before, middle)), (hit, (middle, after))):
             s = res.summary()
+            s["server_cache"] = {k: b[k] - a[k] for k in a}
             print_row(s)
+            print(f"      server cache during this phase: {s['server_cache']}", flush=True)
             out["levels"].append(s)
         ratio = miss.pct(0.5) / hit.pct(0.5) if hit.latencies_ms and miss.latencies_ms else float("nan")
         out["ratios"][str(clients)] = round(ratio, 1)

@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="JSON log lines (with request ids) from the service.")
     # service: cache
     redis_url: str | None = Field(None, description="redis://host:port/db; unset: in-process LRU cache.")
-    redis_timeout_s: float = Field(0.05, gt=0, le=10, description="Timeout of one Redis call.")
-    redis_retry_s: float = Field(1.0, ge=0, description="After a Redis error, skip Redis this long.")
+    redis_timeout_s: float = Field(0.1, gt=0, le=10, description="Timeout of one Redis call.")
+    redis_retry_s: float = Field(1.0, ge=0, description="After 3 Redis errors in a row, skip Redis this long.")
     cache_ttl_s: int = Field(3600, ge=1, description="Lifetime of cached embeddings, reasoning, results.")
     cache_namespace: str = Field("thinkir", min_length=1, description="Prefix of every cache key.")
     lru_cache_size: int = Field(10000, ge=0, description="Entries of the in-process cache (no Redis).")

@@ -65,6 +65,22 @@ def test_redis_errors_degrade_to_counted_misses() -> None:
     asyncio.run(run())
 
 
+def test_redis_is_skipped_after_repeated_errors_only() -> None:
+    from service_helpers import free_port
+    from thinkir.service.cache import FAILURES_TO_OPEN
+
+    async def run() -> None:
+        m = Metrics()
+        c = RedisCache(f"redis://127.0.0.1:{free_port()}/0", m, ttl_s=10, timeout_s=0.05, retry_s=30)
+        for _ in range(FAILURES_TO_OPEN + 2):
+            assert await c.get("n:v1:k:a") is None
+        assert m.cache_errors.labels("get")._value.get() == FAILURES_TO_OPEN
+        assert m.cache_errors.labels("get_skipped")._value.get() == 2
+        await c.close()
+
+    asyncio.run(run())
+
+
 def test_single_flight_runs_identical_work_once() -> None:
     calls = []
 

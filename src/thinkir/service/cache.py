@@ -4,9 +4,10 @@ Keys are ``{namespace}:v{CACHE_FORMAT}:{kind}:{version}:{sha256(params)}`` where
 index manifest fingerprint plus the model ids and revisions, so a rebuilt index or another model never
 reads an old entry. Values are bytes (JSON or raw float32), never pickles.
 
-A Redis error or timeout is a miss (counted), never a failed request; after one, Redis is left alone
-for ``retry_s`` so a dead server does not add a timeout to every request, then tried again (redis-py
-reconnects by itself).
+A Redis error or timeout is a miss (counted), never a failed request. After ``FAILURES_TO_OPEN``
+errors in a row, Redis is left alone for ``retry_s`` so a dead server does not add a timeout to every
+request, then tried again (redis-py reconnects by itself). One slow call (an event loop that is busy
+for a moment) does not switch the cache off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from thinkir.service.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
+FAILURES_TO_OPEN = 3
 T = TypeVar("T")
 
 
@@ -129,6 +131,7 @@ class RedisCache(Cache):
             health_check_interval=30,
         )
         self._down_until = 0.0
+        self._failures = 0
         self._last_error: str | None = None
 
     async def _call(self, op: str, coro_fn: Callable[[], Awaitable[T]]) -> T | None:
@@ -140,11 +143,14 @@ class RedisCache(Cache):
             result = await asyncio.wait_for(coro_fn(), timeout=self.timeout_s * 2)
         except (OSError, asyncio.TimeoutError, _redis_errors()) as err:
             self.metrics.cache_errors.labels(op).inc()
-            self._down_until = time.monotonic() + self.retry_s
+            self._failures += 1
+            if self._failures >= FAILURES_TO_OPEN:
+                self._down_until = time.monotonic() + self.retry_s
             if self._last_error is None:
                 logger.warning("redis unavailable, serving without cache: %s", err or type(err).__name__)
             self._last_error = str(err) or type(err).__name__
             return None
+        self._failures = 0
         if self._last_error is not None:
             logger.warning("redis reachable again, caching resumed")
             self._last_error = None
@@ -159,7 +165,7 @@ class RedisCache(Cache):
 
     async def ping(self) -> bool:
         """One live check, bypassing the back-off window (so /ready notices a recovered server)."""
-        self._down_until = 0.0
+        self._down_until, self._failures = 0.0, max(self._failures, FAILURES_TO_OPEN - 1)
         return bool(await self._call("ping", self.client.ping))
 
     async def status(self) -> str:
