@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--synthetic-queries", type=int, default=1000)
     parser.add_argument("--synthetic-kinds", default="hnsw,ivfpq")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-scifact", action="store_true", help="synthetic collection only (no shared data)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import faiss
@@ -207,11 +208,19 @@ def main() -> None:
         "IVF nprobe=max(8, nlist/16)"
     )
     rows = []
-    docs, queries, source = scifact_vectors(args.index_dir, args.cache, args.model)
-    print(f"SciFact document vectors {source}")
-    rows += bench_collection(
-        "scifact-minilm", docs.shape[1], len(docs), lambda: iter([docs]), queries, ["hnsw", "ivfpq"], 10, args.repeats
-    )
+    if not args.no_scifact:
+        docs, queries, source = scifact_vectors(args.index_dir, args.cache, args.model)
+        print(f"SciFact document vectors {source}")
+        rows += bench_collection(
+            "scifact-minilm",
+            docs.shape[1],
+            len(docs),
+            lambda: iter([docs]),
+            queries,
+            ["hnsw", "ivfpq"],
+            10,
+            args.repeats,
+        )
     if args.synthetic_n:
         dim = 384
         centres = cluster_centres(dim)
