@@ -303,3 +303,13 @@ def test_a_full_queue_answers_429_with_retry_after(index_dir: Path) -> None:
             assert 'thinkir_rejected_requests_total{reason="queue_full"}' in c.get("/metrics").text
     finally:
         del RERANKERS["slow-queue-test"]
+
+
+def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    def chunks():  # no Content-Length: the limit is enforced while the body streams in
+        for _ in range(100):
+            yield b" " * 1024
+
+    r = client.post("/v1/search", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["type"] == "payload_too_large"

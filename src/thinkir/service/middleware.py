@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from thinkir.service.errors import PayloadTooLargeError
 from thinkir.service.logs import new_request_id, reset_request_id, set_request_id
 from thinkir.service.metrics import Metrics
 
@@ -55,8 +54,19 @@ class GatewayMiddleware:
                     request_id,
                 )
                 return
+            body_receive = await self._read_body(receive)
+            if body_receive is None:
+                self.metrics.rejected.labels("body_too_large").inc()
+                await _send_error(
+                    send_wrapper,
+                    413,
+                    "payload_too_large",
+                    f"request body is over the limit of {self.max_body_bytes} bytes",
+                    request_id,
+                )
+                return
             try:
-                await self.app(scope, self._limited(receive), send_wrapper)
+                await self.app(scope, body_receive, send_wrapper)
             except Exception:  # noqa: BLE001 - the last resort: log it, answer without the trace
                 logger.exception("unhandled error on %s %s", method, path)
                 if not status["started"]:
@@ -80,21 +90,41 @@ class GatewayMiddleware:
             )
             reset_request_id(token)
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.max_body_bytes
+    async def _read_body(self, receive: Receive) -> Receive | None:
+        """Read the whole body (chunked uploads too) up to the limit; None when it is over.
 
-        async def wrapped() -> Message:
-            nonlocal seen
+        Reading here, not inside the app, is what lets an oversized chunked upload get a 413: an
+        error raised while FastAPI parses the body would come out as a 400.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    self.metrics.rejected.labels("body_too_large").inc()
-                    raise PayloadTooLargeError(f"request body is over the limit of {limit} bytes")
-            return message
+            if message["type"] != "http.request":
+                return _replay([], message, receive)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return _replay(chunks, None, receive)
 
-        return wrapped
+
+def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> Receive:
+    """A receive() that hands out the buffered body once, then defers to the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if pending is not None:
+                return pending
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _send_error(send: Send, status: int, kind: str, message: str, request_id: str) -> None:
