@@ -89,10 +89,8 @@ def load_queries(path: Path | None, n: int) -> list[str]:
 
 def start_server(index: Path, port: int, extra_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **extra_env}
+    # the server inherits this process's priority (run the whole benchmark under `nice` on shared hosts)
     cmd = [
-        "nice",
-        "-n",
-        "5",
         sys.executable,
         "-m",
         "thinkir",
