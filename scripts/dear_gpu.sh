@@ -6,8 +6,8 @@
 #
 #   DATA    copies of the ../shared/data files in scripts/dear_gpu_files.txt (same layout), plus DATA/cache
 #           made on a CPU by `python scripts/dear_eval.py prep` (SciFact bm25s ids: bm25s is not needed here)
-#   OUT     results (<= 8 files): dear_gpu.log, dear_summary.json, eval_summary.json, runs.tar.gz,
-#           dear_adapters.tar.gz
+#   OUT     results (6 files): dear_gpu.log, dear_summary.json, eval_summary.json, runs.tar.gz,
+#           dear_pointwise_adapter.tar.gz, dear_listwise_adapter.tar.gz (~8 MB each: LoRA r 16 in bf16)
 #   LLM     the base LM: an HF model folder, a folder holding the SmolLM2 GGUF (or its split parts
 #           *.gguf.part-*, joined and converted once into runs/smollm2-hf; needs the gguf package), or a
 #           registry key [.device/smollm2]
@@ -109,10 +109,11 @@ $PY -m thinkir.training.listwise --config "$WORK/listwise.json"
 S2_TRAIN=$(( $(date +%s) - T ))
 stamp "stage 2 trained in ${S2_TRAIN}s"
 
-tar czf "$OUT/dear_adapters.tar.gz" -C "$WORK" \
-  pointwise/adapter pointwise/run_config.json pointwise/metrics.json \
-  listwise/adapter listwise/run_config.json listwise/metrics.json
-du -h "$OUT/dear_adapters.tar.gz"
+# one archive per stage: each file that comes back from the GPU machine must stay under 16 MiB
+for stage in pointwise listwise; do
+  tar czf "$OUT/dear_${stage}_adapter.tar.gz" -C "$WORK" "$stage/adapter" "$stage/run_config.json" "$stage/metrics.json"
+done
+ls -l "$OUT"/dear_*_adapter.tar.gz
 
 stamp "evaluate"
 T=$(date +%s)
