@@ -75,24 +75,29 @@ fi
 
 stage data "$PY" -m thinkir.training.lrem_data --config "$CONFIG" --set "data_dir=$DATA" \
   --set "out_dir=$WORK/data" --set "llm=$LLM" --set "retriever=$MINILM"
+cp "$WORK/data/stats.json" "$OUT/lrem_data_stats.json"
 stage cold_start "$PY" -m thinkir.training.cold_start --config "$CONFIG" --set "llm=$LLM" \
   --set "data=$WORK/data/train.jsonl" --set "out_dir=$WORK/cold_start"
-stage grpo "$PY" -m thinkir.training.grpo --config "$CONFIG" --set "llm=$LLM" \
-  --set "data=$WORK/data/train.jsonl" --set "out_dir=$WORK/grpo" --set "adapters=[\"$WORK/cold_start\"]"
-stage eval "$PY" -m thinkir.retrieval.reasoning.evaluate --config "$CONFIG" --set "data_dir=$DATA" \
-  --set "llm=$LLM" --set "retriever=$MINILM" --set "split=$WORK/data/split.json" --set "out_dir=$WORK/eval" \
-  --set "cold_adapter=$WORK/cold_start" --set "grpo_adapter=$WORK/grpo"
-
-# artefacts: adapters (< 15 MB each), runs + fitted routers, summary, data stats, timings
-for a in cold_start grpo; do
+pack_adapter() {  # right after training, so a later failure still returns the adapter
+  local a=$1 size
   size=$(du -b "$WORK/$a"/adapter_model.* | awk '{s+=$1} END {print s}')
   echo "adapter $a: $size bytes" | tee -a "$LOG"
   (( size < 15000000 )) || { echo "adapter $a is over 15 MB" | tee -a "$LOG"; exit 3; }
   tar czf "$OUT/lrem_$a.tar.gz" -C "$WORK" "$a"
-done
+}
+pack_adapter cold_start
+stage grpo "$PY" -m thinkir.training.grpo --config "$CONFIG" --set "llm=$LLM" \
+  --set "data=$WORK/data/train.jsonl" --set "out_dir=$WORK/grpo" --set "adapters=[\"$WORK/cold_start\"]"
+pack_adapter grpo
+stage eval "$PY" -m thinkir.retrieval.reasoning.evaluate --config "$CONFIG" --set "data_dir=$DATA" \
+  --set "llm=$LLM" --set "retriever=$MINILM" --set "split=$WORK/data/split.json" --set "out_dir=$WORK/eval" \
+  --set "cold_adapter=$WORK/cold_start" --set "grpo_adapter=$WORK/grpo" \
+  --set "partial_path=$OUT/lrem_summary.partial.json"
+
+# artefacts: runs + fitted routers, summary, data stats, timings (adapters were packed above)
+rm -f "$OUT/lrem_summary.partial.json"
 tar czf "$OUT/lrem_runs.tar.gz" -C "$WORK/eval" runs $(cd "$WORK/eval" && ls router_*.json)
 cp "$WORK/eval/summary.json" "$OUT/lrem_summary.json"
-cp "$WORK/data/stats.json" "$OUT/lrem_data_stats.json"
 T_END=$(date +%s.%N)
 printf 'total\t%.1f\n' "$(awk "BEGIN{print $T_END - $T_START}")" >> "$TIMES"
 "$PY" - "$TIMES" "$OUT/lrem_summary.json" <<'PY' 2>&1 | tee -a "$LOG"

@@ -66,6 +66,7 @@ class LremEvalConfig:
     permutations: int = 10000
     seed: int = 13
     device: str | None = None
+    partial_path: str = ""  # when set, the metrics so far are rewritten here after every system
 
 
 # ---- metrics ------------------------------------------------------------------------------------
@@ -258,6 +259,9 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
         s.results[name] = summarize(pq)
         if save:  # (the cold-start router sweeps are not saved, to keep the artefacts small)
             write_run(out / "runs" / f"{split_name}.{name}.trec", run, tag=name)
+        if cfg.partial_path:  # survives a run cut short by a time limit
+            partial = {n: sp.results for n, sp in splits.items()} | {"timings_s": timings}
+            Path(cfg.partial_path).write_text(json.dumps(partial, indent=1))
         logger.info("%s %s %s", split_name, name, s.results[name])
 
     # direct MiniLM + BM25 signals
