@@ -93,6 +93,14 @@ class LremReasoner:
         if isinstance(self.cache, LRUCache):
             self.cache.maxsize = self.config.cache_size
 
+    @property
+    def model_id(self) -> str:
+        """What writes the reasoning (prompt version, mode, LM, adapters): for cache versioning upstream."""
+        from thinkir.models import model_id
+
+        parts = [PROMPT_VERSION, self.config.mode or "auto", model_id(self.config.llm), *self.config.adapters]
+        return "lrem:" + "+".join(parts)
+
     # ---- QueryReasoner ------------------------------------------------------------------------
     def encode(self, queries: Sequence[Query], mode: str, index: SearchIndex) -> tuple[np.ndarray, list[str | None]]:
         texts = [q.text for q in queries]
