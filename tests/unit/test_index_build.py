@@ -185,3 +185,20 @@ def _tiny(tmp_path: Path) -> Path:
     p = tmp_path / "tiny.jsonl"
     p.write_text("".join(json.dumps({"id": f"d{i}", "text": f"doc {i}"}) + "\n" for i in range(10)))
     return p
+
+
+def test_docstore_serves_concurrent_threads(toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "idx"
+    build_index(toy_corpus, out, embedder=tiny_embedder_path, progress=False, bm25="none")
+    index = load_index(out, device="cpu")
+    expected = index.docs.ids(range(6))
+
+    def read(_: int) -> list[str | None]:
+        return index.docs.ids(list(range(6)))
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(read, range(64)))
+    assert all(r == expected for r in results)
+    index.docs.close()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The project's GPU session in one command, run on a lent GPU machine from the repository root after
+# two staging calls have left the SmolLM2 GGUF parts and the data in /root/stash (see
+# docs/gpu.md). Carried in this call: .device/wheels and .device/minilm.
+#   1. install the carried wheels the image lacks; 2. join + convert SmolLM2 once;
+#   3. benchmarks/gpu_check.py (CUDA embedding, CUDA exact search vs CPU faiss);
+#   4. scripts/dear_gpu.sh (train DeAR stage 1 + 2, evaluate); 5. scripts/lrem_gpu.sh (LREM).
+# Everything lands in $OUT, packed into at most 8 files of at most 15 MiB.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:?}
+RES=/tmp/device-results
+mkdir -p "$RES" .device runs
+T0=$(date +%s)
+say() { echo "[device_all] +$(( $(date +%s) - T0 ))s $*" | tee -a "$RES/device_all.log"; }
+
+ln -sfn /root/stash/data .device/data
+mkdir -p .device/smollm2 && ln -sf /root/stash/smol.gguf.part-* .device/smollm2/
+say "stash: $(ls /root/stash | tr '\n' ' ')"
+nvidia-smi > "$RES/nvidia-smi.txt" 2>&1
+
+missing=()
+for whl in .device/wheels/*.whl; do
+  dist=$(basename "$whl" | cut -d- -f1)
+  python3 -c "import importlib.metadata as m, sys; m.version(sys.argv[1])" "$dist" 2>/dev/null || missing+=("$whl")
+done
+[ ${#missing[@]} -gt 0 ] && python3 -m pip install -q --no-index --no-deps "${missing[@]}" 2>&1 | tail -3
+say "installed ${#missing[@]} wheels"
+export PYTHONPATH="$PWD/src" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+if [ ! -f runs/smollm2-hf/config.json ]; then
+  mkdir -p runs/gguf
+  cat .device/smollm2/smol.gguf.part-* > runs/gguf/SmolLM2-135M-Instruct.Q4_1.gguf
+  python3 -c "from pathlib import Path; from thinkir.models import convert_gguf; \
+print(convert_gguf(Path('runs/gguf/SmolLM2-135M-Instruct.Q4_1.gguf'), Path('runs/smollm2-hf')))" 2>&1 | tail -2
+fi
+say "smollm2 converted: $(ls runs/smollm2-hf 2>/dev/null | tr '\n' ' ')"
+
+mkdir -p "$RES/gpu"
+timeout "${GPU_CHECK_S:-75}" python3 benchmarks/gpu_check.py --corpus .device/data/scifact/corpus.jsonl.gz \
+  --model .device/minilm --synthetic-n 200000 --synthetic-queries 2000 --out "$RES/gpu/gpu_check.json" \
+  > "$RES/gpu/gpu_check.log" 2>&1
+say "gpu_check exit $?"
+
+mkdir -p "$RES/dear"
+DATA=.device/data OUT="$RES/dear" LLM=runs/smollm2-hf MINILM=.device/minilm \
+  timeout "${DEAR_S:-270}" bash scripts/dear_gpu.sh > /dev/null 2>&1
+say "dear exit $?"
+
+mkdir -p "$RES/lrem"
+DATA=.device/data OUT="$RES/lrem" LLM=runs/smollm2-hf MINILM=.device/minilm \
+  timeout "${LREM_S:-200}" bash scripts/lrem_gpu.sh > /dev/null 2>&1
+say "lrem exit $?"
+
+# pack: big archives as they are (split over 15 MiB), everything else in one results.tar.gz
+mkdir -p /tmp/big
+find "$RES" -type f -size +1M -name '*.tar.gz' -exec mv {} /tmp/big/ \;
+tar -czf "$OUT/results.tar.gz" -C "$RES" .
+for f in /tmp/big/*; do
+  [ -e "$f" ] || continue
+  if [ "$(stat -c %s "$f")" -gt $((15 * 1024 * 1024)) ]; then
+    split -b 15M -d -a 1 "$f" "$OUT/$(basename "$f").part-"
+  else
+    mv "$f" "$OUT/"
+  fi
+done
+ls -la "$OUT"
