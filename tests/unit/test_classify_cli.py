@@ -159,3 +159,20 @@ def test_load_classifier_from_settings_zero_shot(tmp_path: Path, tiny_embedder_p
     clf = load_classifier(settings, overrides={"taxonomy": str(tmp_path / "data" / "naics.csv"), "top_k": 2})
     assert len(clf.classify("bread").predictions) == 2
     assert list((tmp_path / "cache" / "classify").glob("*/labels.json"))
+
+
+def test_model_option_accepts_a_standalone_config_file(
+    tmp_path: Path, tiny_embedder_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THINKIR_CACHE_DIR", str(tmp_path / "cache"))  # label vectors are cached there
+    config = {
+        "taxonomy": str(write_toy_csv(tmp_path / "toy.csv")),
+        "embedder": tiny_embedder_path,
+        "weights": {"retriever": 1.0, "lexical": 0.25},
+        "top_k": 2,
+    }
+    (tmp_path / "zs.json").write_text(json.dumps(config))
+    res = runner.invoke(app, ["classify", "bread", "--json", "--model", str(tmp_path / "zs.json")])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout.strip().splitlines()[-1])["predictions"]) == 2
+    assert list((tmp_path / "cache" / "classify").glob("*/labels.json"))
