@@ -15,6 +15,7 @@
 #           [.device/minilm]; without it stage 1 trains without the KL term and the teacher row is absent
 #           (unless DATA/cache already holds its scores)
 #   DEAR_TINY=1  CPU smoke run of the same code paths: 10 steps per stage, 3 queries per dataset
+#   DEAR_TRAIN_SECONDS  training budget per stage [70, from the configs]; DEAR_DATASETS [dl19,covid,scifact]
 # thinkir need not be installed: src/ goes on PYTHONPATH. Needs torch, transformers, peft, scipy;
 # sentence-transformers only for missing teacher scores; ir-measures when present (else the same nDCG).
 set -euo pipefail
@@ -76,7 +77,7 @@ done
 
 # configs with data paths under $DATA (and, for DEAR_TINY, a few steps only)
 $PY - "$DATA" "$CACHE" "$MODEL" "$WORK" "$TINY" "$TEACHER_PATH" <<'PY'
-import json, sys
+import json, os, sys
 data, cache, model, work, tiny, teacher_path = sys.argv[1:7]
 def fix(path, out, extra):
     cfg = json.load(open(path))
@@ -92,6 +93,8 @@ def fix(path, out, extra):
         cfg.update(max_steps=10, batch_size=1, log_every=2, checkpoint_every=5, max_train_seconds=900)
         cfg.update({"max_groups": 20, "n_negatives": 1, "p_max_len": 32} if out == "pointwise" else
                    {"max_examples": 20, "passage_tokens": 16, "max_new_tokens": 16, "dev_windows": 2})
+    if os.environ.get("DEAR_TRAIN_SECONDS"):
+        cfg["max_train_seconds"] = float(os.environ["DEAR_TRAIN_SECONDS"])
     json.dump(cfg, open(f"{work}/{out}.json", "w"), indent=2)
 fix("configs/dear_pointwise_gpu.json", "pointwise", {})
 fix("configs/dear_listwise_gpu.json", "listwise", {})
@@ -123,7 +126,7 @@ else
   EVAL_ARGS=(--gen-batch 256 --score-batch 128 --latency-queries 1)
 fi
 $PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --runs-dir "$WORK/runs" \
-  --base-model "$MODEL" \
+  --base-model "$MODEL" --datasets "${DEAR_DATASETS:-dl19,covid,scifact}" \
   --pointwise "$WORK/pointwise/adapter" --listwise "$WORK/listwise/adapter" \
   ${TEACHER_PATH:+--teacher-path "$TEACHER_PATH"} "${EVAL_ARGS[@]}"
 EVAL_S=$(( $(date +%s) - T ))
