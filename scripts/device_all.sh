@@ -6,10 +6,12 @@
 #   3. benchmarks/gpu_check.py (CUDA embedding, CUDA exact search vs CPU faiss);
 #   4. scripts/dear_gpu.sh (train DeAR stage 1 + 2, evaluate); 5. scripts/lrem_gpu.sh (LREM).
 # Everything lands in $OUT, packed into at most 8 files of at most 15 MiB.
+#   bash scripts/device_all.sh check dear     # phases to run (any of: check dear lrem)
 set -uo pipefail
+PHASES=" ${*:-check dear lrem} "
 cd "$(dirname "$0")/.."
 OUT=${OUT:?}
-RES=/tmp/device-results
+RES=/tmp/device-results-$$
 mkdir -p "$RES" .device runs
 T0=$(date +%s)
 say() { echo "[device_all] +$(( $(date +%s) - T0 ))s $*" | tee -a "$RES/device_all.log"; }
@@ -36,24 +38,30 @@ print(convert_gguf(Path('runs/gguf/SmolLM2-135M-Instruct.Q4_1.gguf'), Path('runs
 fi
 say "smollm2 converted: $(ls runs/smollm2-hf 2>/dev/null | tr '\n' ' ')"
 
+if [[ $PHASES == *" check "* ]]; then
 mkdir -p "$RES/gpu"
 timeout "${GPU_CHECK_S:-75}" python3 benchmarks/gpu_check.py --corpus .device/data/scifact/corpus.jsonl.gz \
   --model .device/minilm --synthetic-n 200000 --synthetic-queries 2000 --out "$RES/gpu/gpu_check.json" \
   > "$RES/gpu/gpu_check.log" 2>&1
 say "gpu_check exit $?"
+fi
 
-mkdir -p "$RES/dear"
-DATA=.device/data OUT="$RES/dear" LLM=runs/smollm2-hf MINILM=.device/minilm \
-  timeout "${DEAR_S:-270}" bash scripts/dear_gpu.sh > /dev/null 2>&1
-say "dear exit $?"
-
-mkdir -p "$RES/lrem"
-DATA=.device/data OUT="$RES/lrem" LLM=runs/smollm2-hf MINILM=.device/minilm \
-  timeout "${LREM_S:-200}" bash scripts/lrem_gpu.sh > /dev/null 2>&1
-say "lrem exit $?"
+# DeAR and LREM share the GPU (135M models leave it mostly idle), so they run side by side.
+if [[ $PHASES == *" dear "* ]]; then
+  mkdir -p "$RES/dear"
+  ( DATA=.device/data OUT="$RES/dear" LLM=runs/smollm2-hf MINILM=.device/minilm \
+      timeout "${DEAR_S:-330}" bash scripts/dear_gpu.sh > /dev/null 2>&1; say "dear exit $?" ) &
+fi
+if [[ $PHASES == *" lrem "* ]]; then
+  mkdir -p "$RES/lrem"
+  ( DATA=.device/data OUT="$RES/lrem" LLM=runs/smollm2-hf MINILM=.device/minilm \
+      timeout "${LREM_S:-330}" bash scripts/lrem_gpu.sh > /dev/null 2>&1; say "lrem exit $?" ) &
+fi
+wait
+nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv >> "$RES/nvidia-smi.txt" 2>&1
 
 # pack: big archives as they are (split over 15 MiB), everything else in one results.tar.gz
-mkdir -p /tmp/big
+rm -rf /tmp/big && mkdir -p /tmp/big
 find "$RES" -type f -size +1M -name '*.tar.gz' -exec mv {} /tmp/big/ \;
 tar -czf "$OUT/results.tar.gz" -C "$RES" .
 for f in /tmp/big/*; do
