@@ -265,8 +265,8 @@ def load_naics(folder: str | Path) -> Taxonomy:
     desc_file = folder / NAICS_DESCRIPTIONS_FILE
     if desc_file.is_file():
         with desc_file.open(encoding="utf-8-sig", newline="") as fh:
-            for row in csv.DictReader(fh):
-                descriptions[row["Code"].strip()] = row["Description"]
+            for record in csv.DictReader(fh):
+                descriptions[record["Code"].strip()] = record["Description"]
     else:
         logger.warning("%s missing: NAICS label texts will be titles only", desc_file)
     sector_of = naics_sector_map(titles)

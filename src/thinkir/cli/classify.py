@@ -137,17 +137,10 @@ def eval_classify(
     for key, value in result.metrics.items():
         typer.echo(f"  {key:<20} {value:.4f}")
     typer.echo(f"latency per item: p50 {lat['p50']} ms, p99 {lat['p99']} ms")
-    record_args = {
-        "task": "classify",
-        "dataset": dataset or data.stem,
-        "pipeline": name,
-        "n_queries": len(examples),
-        "metrics": result.metrics,
-        "latency_ms": lat,
-    }
+    args = ("classify", dataset or data.stem, name, len(examples), result.metrics, lat)
     if out is not None:
         from thinkir.evals.report import contract_record
 
-        write_json(out, results_payload(contract_record(**record_args), result.per_item, result.latencies_ms))
+        write_json(out, results_payload(contract_record(*args), result.per_item, result.latencies_ms))
         typer.echo(f"wrote per-item results to {out}")
-    print_contract(**record_args)
+    print_contract(*args)
