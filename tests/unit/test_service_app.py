@@ -82,8 +82,8 @@ def test_search_with_identity_rerank_keeps_first_stage_order(client: TestClient,
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ({"query": "x", "rerank": "dear"}, "available"),
-        ({"query": "x", "rerank": "pointwise"}, "available"),
+        ({"query": "x", "rerank": "monot5"}, "available"),
+        ({"query": "x", "rerank": "rankgpt"}, "available"),
     ],
 )
 def test_missing_stages_are_refused_with_400_naming_what_exists(client: TestClient, body: dict, needle: str) -> None:

@@ -15,10 +15,48 @@ def _cross_encoder(**kw: Any) -> Reranker:
     return CrossEncoderReranker(**kw)
 
 
-#: name -> factory(**kwargs). Other modules add entries (e.g. the DeAR stages).
+# DeAR stages: adapters from THINKIR_DEAR_POINTWISE_ADAPTER / THINKIR_DEAR_LISTWISE_ADAPTER (a path or
+# hub id, e.g. abdoelsayed/dear-8b-reranker-ce-lora-v1) or the ones committed in thinkir/rerank/adapters/.
+def _dear_pointwise(
+    adapter: str | None = None, base_model: str | None = None, device: str | None = None, **kw: Any
+) -> Reranker:
+    from thinkir.rerank.dear import default_adapter
+    from thinkir.rerank.pointwise import DearPointwiseReranker
+
+    return DearPointwiseReranker.from_pretrained(
+        adapter or default_adapter("pointwise"), base_model, device, batch_size=kw.get("batch_size")
+    )
+
+
+def _dear_listwise(
+    adapter: str | None = None, base_model: str | None = None, device: str | None = None, **kw: Any
+) -> Reranker:
+    from thinkir.rerank.dear import default_adapter
+    from thinkir.rerank.listwise import ListwiseReranker
+
+    return ListwiseReranker.from_pretrained(adapter or default_adapter("listwise"), base_model, device)
+
+
+def _dear(
+    pointwise_adapter: str | None = None,
+    listwise_adapter: str | None = None,
+    base_model: str | None = None,
+    device: str | None = None,
+    listwise_depth: int = 30,
+    **kw: Any,
+) -> Reranker:
+    from thinkir.rerank.dear import load_dear
+
+    return load_dear(pointwise_adapter, listwise_adapter, base_model, device, listwise_depth, **kw)
+
+
+#: name -> factory(**kwargs); models load only when a factory is called.
 RERANKERS: dict[str, Callable[..., Reranker]] = {
     "identity": lambda **kw: IdentityReranker(),
     "cross-encoder": _cross_encoder,
+    "dear-pointwise": _dear_pointwise,
+    "dear-listwise": _dear_listwise,
+    "dear": _dear,
 }
 
 
