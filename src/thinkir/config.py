@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # data and index
     data_dir: Path = Field(Path("../shared/data"), description="Folder holding the offline datasets.")
     index_dir: Path | None = Field(None, description="Index directory the service loads.")
+    hybrid_weights: tuple[float, float] = Field(
+        (1.0, 1.0), description="Reciprocal-rank-fusion weights of (dense, bm25) in hybrid mode."
+    )
+    fusion_depth: int = Field(100, ge=1, le=1000, description="Depth of each list fused in hybrid mode.")
 
     # service: network
     host: str = Field("127.0.0.1", description="Address `thinkir serve` binds (0.0.0.0 in containers).")

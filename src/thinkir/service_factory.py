@@ -21,6 +21,8 @@ def build_pipeline(
 
     device = None if settings.device == "auto" else settings.device
     index = load_index(index_dir, embedder=embedder, device=device)
+    index.hybrid_weights = settings.hybrid_weights
+    index.fusion_depth = settings.fusion_depth
     if reasoner is None:
         from thinkir.retrieval.reasoning.reasoner import build_reasoner
 

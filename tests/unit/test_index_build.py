@@ -202,3 +202,25 @@ def test_docstore_serves_concurrent_threads(toy_corpus: Path, tmp_path: Path, ti
         results = list(pool.map(read, range(64)))
     assert all(r == expected for r in results)
     index.docs.close()
+
+
+def test_cli_search_json_and_hybrid_weights(toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str) -> None:
+    from typer.testing import CliRunner
+
+    from thinkir.cli import app
+
+    out = tmp_path / "idx"
+    build_index(toy_corpus, out, embedder=tiny_embedder_path, progress=False)
+    runner = CliRunner()
+
+    def top(weights: str) -> str:
+        res = runner.invoke(app, ["search", "--index", str(out), "parcel courier delivery", "--mode", "hybrid",
+                                  "--hybrid-weights", weights, "--json", "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+        payload = json.loads(res.stdout)
+        assert {"query", "results", "timings_ms"} <= set(payload)
+        return payload["results"][0]["id"]
+
+    assert top("0,1") == "d4"  # BM25 alone decides: the courier document
+    bad = runner.invoke(app, ["search", "--index", str(out), "q", "--hybrid-weights", "x"])
+    assert bad.exit_code != 0

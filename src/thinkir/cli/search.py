@@ -22,6 +22,9 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     embedder: str = typer.Option(None, "--embedder", help="Must match the index [default: from manifest]."),
     device: str = typer.Option(None, "--device", help="cpu | cuda | auto."),
+    hybrid_weights: str = typer.Option(
+        None, "--hybrid-weights", help="RRF weights 'dense,bm25' for --mode hybrid [default: 1,1]."
+    ),
 ) -> None:
     """Search an index; prints ranked documents (or JSON with --json)."""
     from thinkir.errors import InputError
@@ -30,7 +33,14 @@ def search(
 
     if not query.strip():
         raise InputError("the query is empty")
-    settings = get_settings(device=device)
+    weights = None
+    if hybrid_weights:
+        try:
+            dense_w, bm25_w = (float(x) for x in hybrid_weights.split(","))
+        except ValueError as err:
+            raise InputError(f"--hybrid-weights takes two numbers 'dense,bm25', got {hybrid_weights!r}") from err
+        weights = (dense_w, bm25_w)
+    settings = get_settings(device=device, hybrid_weights=weights)
     pipeline: SearchPipeline = build_pipeline(index, settings, embedder=embedder)
     result = pipeline.search(query, k=k, mode=mode, reason=reason, rerank=_alias(rerank))
     if as_json:
