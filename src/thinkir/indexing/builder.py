@@ -104,7 +104,7 @@ def build_index(
     store = DocStore(work / DOCS_FILE)
     done = store.done_shards()
     stats = ReadStats()
-    bar = _progress(progress, "index documents")
+    bar = _progress(progress, "index documents", total=_count_lines(corpus) if progress else None)
     n_docs = 0
     resumed_shards = 0
     try:
@@ -233,9 +233,20 @@ def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
         yield chunk
 
 
-def _progress(enabled: bool, desc: str):  # type: ignore[no-untyped-def]
+def _progress(enabled: bool, desc: str, total: int | None = None):  # type: ignore[no-untyped-def]
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(desc=desc, unit="doc")
+    return tqdm(desc=desc, unit="doc", total=total)
+
+
+def _count_lines(path: Path) -> int | None:
+    """Line count for the progress bar's total (one cheap pass; an estimate when lines are skipped)."""
+    from thinkir.indexing.readers import open_text
+
+    try:
+        with open_text(path) as fh:
+            return sum(1 for _ in fh)
+    except (OSError, InputError, UnicodeDecodeError):
+        return None
