@@ -79,6 +79,24 @@ def read_adapter_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
+def load_adapter_host(
+    adapter: str | Path, name: str, base_model: str | None = None, device: str | None = None, dtype: Any = None
+) -> tuple[AdapterHost, dict[str, Any]]:
+    """A fresh :class:`AdapterHost` with one adapter (path or hub id) loaded as ``name``, and its meta.
+
+    The base model is ``base_model``, else the one the adapter names (thinkir's settings, then peft's
+    ``base_model_name_or_path``); ValueError when neither names one.
+    """
+    folder = adapter_dir(adapter)
+    meta = read_adapter_meta(folder)
+    base = base_model or meta.get("thinkir", {}).get("base_model") or meta.get("base_model_name_or_path")
+    if not base:
+        raise ValueError(f"{folder} names no base model; pass base_model")
+    host = AdapterHost(base, device=device, dtype=dtype)
+    host.load_adapter(folder, name)
+    return host, meta
+
+
 class AdapterHost:
     """One base causal LM with named LoRA adapters; the stage-1 adapters bring a linear score head.
 
@@ -357,6 +375,7 @@ __all__ = [
     "DearReranker",
     "adapter_dir",
     "default_adapter",
+    "load_adapter_host",
     "load_dear",
     "local_base_name",
 ]

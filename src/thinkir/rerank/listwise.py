@@ -130,15 +130,9 @@ class ListwiseReranker(Reranker):
         cls, adapter: str | Path, base_model: str | None = None, device: str | None = None, dtype: Any = None
     ) -> ListwiseReranker:
         """Load a listwise (causal-LM) adapter by path or hub id."""
-        from thinkir.rerank.dear import AdapterHost, adapter_dir, read_adapter_meta
+        from thinkir.rerank.dear import load_adapter_host
 
-        folder = adapter_dir(adapter)
-        meta = read_adapter_meta(folder)
-        base = base_model or meta.get("thinkir", {}).get("base_model") or meta.get("base_model_name_or_path")
-        if not base:
-            raise ValueError(f"{folder} names no base model; pass base_model")
-        host = AdapterHost(base, device=device, dtype=dtype)
-        host.load_adapter(folder, LISTWISE_ADAPTER)
+        host, _ = load_adapter_host(adapter, LISTWISE_ADAPTER, base_model, device, dtype)
         return cls(host, LISTWISE_ADAPTER)
 
     def generate(self, prompts: Sequence[list[int]]) -> list[str]:

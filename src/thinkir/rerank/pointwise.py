@@ -143,15 +143,9 @@ class DearPointwiseReranker(Reranker):
         batch_size: int | None = None,
     ) -> DearPointwiseReranker:
         """Load a stage-1 adapter (thinkir's or the released DeAR SEQ_CLS format) by path or hub id."""
-        from thinkir.rerank.dear import AdapterHost, adapter_dir, read_adapter_meta
+        from thinkir.rerank.dear import load_adapter_host
 
-        folder = adapter_dir(adapter)
-        meta = read_adapter_meta(folder)
-        base = base_model or meta.get("thinkir", {}).get("base_model") or meta.get("base_model_name_or_path")
-        if not base:
-            raise ValueError(f"{folder} names no base model; pass base_model")
-        host = AdapterHost(base, device=device, dtype=dtype)
-        host.load_adapter(folder, POINTWISE_ADAPTER)
+        host, meta = load_adapter_host(adapter, POINTWISE_ADAPTER, base_model, device, dtype)
         settings = PointwiseSettings.from_meta(meta)
         if batch_size:
             settings = PointwiseSettings(**{**asdict(settings), "batch_size": batch_size})

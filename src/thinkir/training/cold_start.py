@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from thinkir.retrieval.reasoning.lm import LremLM
+from thinkir.training.loop import optimizer_step, record_step
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
 from thinkir.training.lrem_losses import info_nce, sft_loss
 
@@ -228,17 +229,8 @@ def train_cold_start(cfg: ColdStartConfig) -> Path:
         batch = [rows[i] for i in order[: cfg.batch_size]]
         del order[: cfg.batch_size]
         loss, parts = cold_start_loss(lm, batch, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        opt.step()
-        sched.step()
-        parts.update(step=step, seconds=time.perf_counter() - start)
-        log.append(parts)
-        if step % cfg.log_every == 0 or step == total - 1:
-            logger.info("cold start step %d/%d %s", step + 1, total, {k: round(v, 4) for k, v in parts.items()})
-        if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:
-            logger.warning("cold start: time budget of %.0f s reached after %d steps", cfg.time_budget_s, step + 1)
+        optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
+        if record_step(log, parts, step, total, start, cfg.log_every, cfg.time_budget_s, "cold start", logger):
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "cold_start")
 

@@ -32,6 +32,7 @@ from thinkir.training.cold_start import (
     load_trainable,
     save_adapter,
 )
+from thinkir.training.loop import optimizer_step, record_step
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
 from thinkir.training.lrem_losses import gold_ranks, grpo_advantages, grpo_loss, info_nce, lrem_reward
 
@@ -164,17 +165,8 @@ def train_grpo(cfg: GRPOConfig) -> Path:
                 batch.append(r)
                 seen.add(r.qid)
         loss, stats = grpo_step_loss(lm, batch, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        opt.step()
-        sched.step()
-        stats.update(step=step, seconds=time.perf_counter() - start)
-        log.append(stats)
-        if step % cfg.log_every == 0 or step == cfg.steps - 1:
-            logger.info("grpo step %d/%d %s", step + 1, cfg.steps, {k: round(v, 4) for k, v in stats.items()})
-        if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:
-            logger.warning("grpo: time budget of %.0f s reached after %d steps", cfg.time_budget_s, step + 1)
+        optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
+        if record_step(log, stats, step, cfg.steps, start, cfg.log_every, cfg.time_budget_s, "grpo", logger):
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "grpo")
 

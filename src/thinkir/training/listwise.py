@@ -105,6 +105,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     from thinkir.rerank.parse import parse_ranking
     from thinkir.rerank.pointwise import pad_batch
     from thinkir.training.data_rerank import listwise_examples, split_dev
+    from thinkir.training.loop import Checkpointer, autocast_for, epoch_batch, optimizer_step, warmup_linear_schedule
 
     t_start = time.perf_counter()
     out = Path(cfg.output_dir)
@@ -150,42 +151,15 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     warmup = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, warmup)) * max(0.0, (total - s) / max(1, total - warmup))
-    )
+    sched = warmup_linear_schedule(opt, lambda: total, warmup)  # reads ``total`` live (time budget)
 
     named = {n: p for n, p in host.peft.named_parameters() if p.requires_grad}
-    ckpt = out / "checkpoint" / "state.pt"
-    step = 0
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location=host.device, weights_only=False)
-        with torch.no_grad():
-            for n, p in named.items():
-                p.copy_(state["weights"][n])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step = int(state["step"])
+    checkpoint = Checkpointer(out / "checkpoint" / "state.pt", named, opt, sched)
+    step = checkpoint.resume(map_location=host.device)
+    if step:
         logger.info("resumed stage-2 training at step %d", step)
 
-    def save_checkpoint() -> None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save(
-            {
-                "weights": {n: p.detach() for n, p in named.items()},
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "step": step,
-            },
-            tmp,
-        )
-        tmp.replace(ckpt)
-
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if host.device.startswith("cuda")
-        else torch.autocast("cpu", enabled=False)
-    )
+    autocast = autocast_for(host.device)
     host.peft.train()
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-2")
     log: list[dict[str, float]] = []
@@ -193,11 +167,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     first_step = step
     stopped_early = False
     while step < total:
-        epoch, pos = divmod(step, steps_per_epoch)
-        rng = random.Random(cfg.seed + epoch)
-        perm = list(range(len(train_ex)))
-        rng.shuffle(perm)
-        idx = perm[pos * cfg.batch_size : (pos + 1) * cfg.batch_size] or perm[: cfg.batch_size]
+        epoch, idx = epoch_batch(step, len(train_ex), cfg.batch_size, cfg.seed, steps_per_epoch)
         batch = []
         for i in idx:
             ex = train_ex[i]
@@ -212,11 +182,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             loss = host.causal_lm(
                 input_ids=ids.to(host.device), attention_mask=mask.to(host.device), labels=labels.to(host.device)
             ).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-        opt.step()
-        sched.step()
+        optimizer_step(loss, opt, sched, params, cfg.max_grad_norm)
         step += 1
         bar.update(1)
         if step % cfg.log_every == 0 or step == total:
@@ -224,7 +190,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             bar.set_postfix(loss=log[-1]["loss"])
             logger.info("stage-2 %s", log[-1])
         if step % cfg.checkpoint_every == 0:
-            save_checkpoint()
+            checkpoint.save(step)
         if cfg.max_train_seconds and step == first_step + 20:
             # fit the schedule to the time budget, so the learning rate decays before the budget ends
             per_step = (time.perf_counter() - t_loop) / 20
@@ -238,7 +204,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             stopped_early = True
             break
     bar.close()
-    save_checkpoint()
+    checkpoint.save(step)
     t_train = time.perf_counter()
 
     host.peft.eval()

@@ -115,6 +115,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     from thinkir.rerank.dear import AdapterHost
     from thinkir.rerank.pointwise import POINTWISE_ADAPTER, DearPointwiseReranker, PointwiseSettings
     from thinkir.training.data_rerank import split_dev
+    from thinkir.training.loop import Checkpointer, autocast_for, epoch_batch, optimizer_step, warmup_linear_schedule
     from thinkir.training.losses import HybridLossConfig, hybrid_loss
     from thinkir.training.teacher import TeacherCache
 
@@ -169,46 +170,19 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     warmup = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, warmup)) * max(0.0, (total - s) / max(1, total - warmup))
-    )
+    sched = warmup_linear_schedule(opt, lambda: total, warmup)  # reads ``total`` live (time budget)
     loss_cfg = HybridLossConfig(cfg.alpha, cfg.temperature, cfg.ranknet_weight, cfg.ranknet_targets)
 
     trainable = {
         **{n: p for n, p in host.peft.named_parameters() if p.requires_grad and "lora_" in n},
         "__head__": head.weight,
     }
-    ckpt = out / "checkpoint" / "state.pt"
-    step = 0
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location=host.device, weights_only=False)
-        with torch.no_grad():
-            for n, p in trainable.items():
-                p.copy_(state["weights"][n])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step = int(state["step"])
+    checkpoint = Checkpointer(out / "checkpoint" / "state.pt", trainable, opt, sched)
+    step = checkpoint.resume(map_location=host.device)
+    if step:
         logger.info("resumed stage-1 training at step %d", step)
 
-    def save_checkpoint() -> None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save(
-            {
-                "weights": {n: p.detach() for n, p in trainable.items()},
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "step": step,
-            },
-            tmp,
-        )
-        tmp.replace(ckpt)
-
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if host.device.startswith("cuda")
-        else torch.autocast("cpu", enabled=False)
-    )
+    autocast = autocast_for(host.device)
     host.peft.train()
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-1")
     log: list[dict[str, float]] = []
@@ -216,10 +190,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     first_step = step
     stopped_early = False
     while step < total:
-        epoch, pos = divmod(step, steps_per_epoch)
-        perm = list(range(len(rows)))
-        random.Random(cfg.seed + epoch).shuffle(perm)
-        idx = perm[pos * cfg.batch_size : (pos + 1) * cfg.batch_size] or perm[: cfg.batch_size]
+        _, idx = epoch_batch(step, len(rows), cfg.batch_size, cfg.seed, steps_per_epoch)
         flat = [r for i in idx for r in rows[i]]
         with autocast:
             scores = model.forward(flat).view(len(idx), n_docs)
@@ -227,11 +198,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
         if teacher_t is not None:
             teacher = torch.tensor([teacher_t[i] for i in idx], device=scores.device) * cfg.teacher_scale
         parts = hybrid_loss(scores.float(), teacher, loss_cfg)
-        opt.zero_grad(set_to_none=True)
-        parts["loss"].backward()
-        torch.nn.utils.clip_grad_norm_([*lora_params, head.weight], cfg.max_grad_norm)
-        opt.step()
-        sched.step()
+        optimizer_step(parts["loss"], opt, sched, [*lora_params, head.weight], cfg.max_grad_norm)
         step += 1
         bar.update(1)
         if step % cfg.log_every == 0 or step == total:
@@ -240,7 +207,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
             bar.set_postfix(loss=rec["loss"])
             logger.info("stage-1 %s", rec)
         if step % cfg.checkpoint_every == 0:
-            save_checkpoint()
+            checkpoint.save(step)
         if cfg.max_train_seconds and step == first_step + 20:
             # fit the schedule to the time budget, so the learning rate decays before the budget ends
             per_step = (time.perf_counter() - t_loop) / 20
@@ -254,7 +221,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
             stopped_early = True
             break
     bar.close()
-    save_checkpoint()
+    checkpoint.save(step)
     t_train = time.perf_counter()
 
     host.peft.eval()
