@@ -123,7 +123,7 @@ def build(kind: str, dim: int, n: int, chunks: Callable[[], Iterator[np.ndarray]
     index = VectorIndex.create(kind, dim, n)
     if index.needs_training:
         sample = next(iter(chunks()))  # chunks are i.i.d., so the first is a fair sample
-        index.train(sample[:TRAIN_SAMPLE])
+        index.train(sample[: max(TRAIN_SAMPLE, index.training_sample_size())])
     for x in chunks():
         index.add(x)
     return index, time.perf_counter() - t

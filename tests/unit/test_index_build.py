@@ -224,3 +224,12 @@ def test_cli_search_json_and_hybrid_weights(toy_corpus: Path, tmp_path: Path, ti
     assert top("0,1") == "d4"  # BM25 alone decides: the courier document
     bad = runner.invoke(app, ["search", "--index", str(out), "q", "--hybrid-weights", "x"])
     assert bad.exit_code != 0
+
+
+def test_ivf_training_sample_grows_with_the_list_count() -> None:
+    from thinkir.retrieval.vector_index import VectorIndex
+
+    big = VectorIndex.create("ivfpq", 32, 1_000_000)  # IVF4000: faiss wants >= 39 points per list
+    assert big.factory.startswith("IVF4000") and big.training_sample_size() == 160_000
+    assert VectorIndex.create("ivfpq", 32, 20_000).training_sample_size() == 100_000
+    assert VectorIndex.create("flat", 32, 10).training_sample_size() == 100_000

@@ -38,7 +38,7 @@ from thinkir.types import Document
 
 logger = logging.getLogger(__name__)
 
-TRAIN_SAMPLE = 100_000
+TRAIN_SAMPLE = 100_000  # the floor; VectorIndex.training_sample_size grows it with the IVF list count
 
 
 @dataclass
@@ -198,7 +198,7 @@ def _build_faiss(kind: str, dim: int, n: int, shard_files: list[Path]) -> Vector
     index = VectorIndex.create(kind, dim, n)
     if index.needs_training:
         rng = np.random.default_rng(0)
-        per_shard = max(1, TRAIN_SAMPLE // len(shard_files))
+        per_shard = max(1, index.training_sample_size() // len(shard_files))
         parts = []
         for f in shard_files:
             vecs = np.load(f, mmap_mode="r")

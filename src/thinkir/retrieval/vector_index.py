@@ -73,6 +73,12 @@ class VectorIndex:
             hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index, factory)
 
+    def training_sample_size(self, cap: int = 1_000_000) -> int:
+        """Vectors to train on: FAISS's 39 per IVF list (k-means) and at least 100k, up to ``cap``."""
+        ivf = _ivf_of(self.index)
+        wanted = max(100_000, 40 * ivf.nlist) if ivf is not None else 100_000
+        return min(wanted, cap)
+
     @property
     def needs_training(self) -> bool:
         return not self.index.is_trained
