@@ -23,9 +23,7 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,54 +33,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_faiss's synthetic data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # thinkir without installing it
 
-COMPACT_META = "thinkir_compact.json"
-COMPACT_WEIGHTS = "model.compact.safetensors"
-WEIGHTS = "model.safetensors"
-
-
-# ---- a compact copy of the model (the device machine gets < 60 MB in all) ---------------------------
-def compact_model(src: Path, dst: Path) -> None:
-    """Copy a sentence-transformers folder with its weights in fp16 and its (largest) token-embedding
-    matrix in int8 with one fp32 scale per row: 87 MB -> ~34 MB for MiniLM. CPU and GPU both load the
-    same expanded fp32 weights, so the CPU/GPU comparison is unaffected."""
-    from safetensors.numpy import load_file, save_file
-
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(WEIGHTS, "*.bin", "onnx", "openvino", "README.md"))
-    tensors = load_file(str(src / WEIGHTS))
-    out: dict[str, np.ndarray] = {}
-    int8: list[str] = []
-    for name, value in tensors.items():
-        if value.ndim == 2 and value.shape[0] > 10_000:  # the vocabulary embedding
-            scale = np.abs(value).max(axis=1, keepdims=True).astype(np.float32) / 127
-            out[name + ".int8"] = np.round(value / np.maximum(scale, 1e-12)).astype(np.int8)
-            out[name + ".scale"] = scale
-            int8.append(name)
-        else:
-            out[name] = value.astype(np.float16) if value.dtype == np.float32 else value
-    save_file(out, str(dst / COMPACT_WEIGHTS))
-    (dst / COMPACT_META).write_text(json.dumps({"format": 1, "int8_rows": int8}))
+from thinkir.compact import compact_model  # noqa: E402
 
 
 def expand_model(path: Path) -> Path:
-    """A loadable folder for ``path``: itself, or a temporary fp32 copy of a compact folder."""
-    if not (path / COMPACT_META).is_file():
-        return path
-    from safetensors.numpy import load_file, save_file
+    """A loadable folder for ``path`` (a compact copy is expanded once into the thinkir cache)."""
+    from thinkir.models import resolve
 
-    meta = json.loads((path / COMPACT_META).read_text())
-    packed = load_file(str(path / COMPACT_WEIGHTS))
-    tensors = {
-        name: value.astype(np.float32) if value.dtype == np.float16 else value
-        for name, value in packed.items()
-        if not name.endswith((".int8", ".scale"))
-    }
-    for name in meta["int8_rows"]:
-        tensors[name] = packed[name + ".int8"].astype(np.float32) * packed[name + ".scale"]
-    out = Path(tempfile.mkdtemp(prefix="thinkir-model-"))
-    shutil.copytree(path, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(COMPACT_WEIGHTS, COMPACT_META))
-    save_file(tensors, str(out / WEIGHTS))
-    return out
+    return Path(resolve(str(path), "embedder"))
 
 
 # ---- checks -----------------------------------------------------------------------------------------

@@ -99,7 +99,9 @@ def resolve(name: str, kind: ModelKind, cache_dir: Path | None = None) -> str:
         return str(_packaged_path(spec, cache_dir))
     path = Path(name).expanduser()
     if path.exists():
-        return str(path)
+        from thinkir.compact import expand_compact
+
+        return str(expand_compact(path, _cache_root(cache_dir) / "models"))
     if _looks_like_hub_id(name):
         return name
     raise UnknownModelError(
@@ -135,8 +137,13 @@ def _conversion_dir(spec: ModelSpec, cache_dir: Path | None) -> Path:
         ver = version(spec.package.replace("_", "-")) if spec.package else "0"
     except PackageNotFoundError:
         ver = "0"
-    root = cache_dir or Path(os.environ.get("THINKIR_CACHE_DIR", Path.home() / ".cache" / "thinkir"))
-    return Path(root) / "models" / f"{spec.key}-{ver}"
+    return _cache_root(cache_dir) / "models" / f"{spec.key}-{ver}"
+
+
+def _cache_root(cache_dir: Path | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("THINKIR_CACHE_DIR") or Path.home() / ".cache" / "thinkir")
 
 
 def convert_gguf(

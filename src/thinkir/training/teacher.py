@@ -102,40 +102,6 @@ class Teacher:
         return out
 
 
-def _expand_compact(path: str) -> str:
-    """A loadable folder for a compact model copy (``thinkir_compact.json``: fp16 weights, int8 rows with
-    per-row scales, as ``benchmarks/gpu_check.py --compact-model-to`` writes it); else ``path`` itself."""
-    import shutil
-    import tempfile
-
-    folder = Path(path)
-    meta_file = folder / "thinkir_compact.json"
-    if not meta_file.is_file():
-        return path
-    import numpy as np
-    from safetensors.numpy import load_file, save_file
-
-    meta = json.loads(meta_file.read_text())
-    packed = load_file(str(folder / "model.compact.safetensors"))
-    tensors = {
-        k: v.astype(np.float32) if v.dtype == np.float16 else v
-        for k, v in packed.items()
-        if not k.endswith((".int8", ".scale"))
-    }
-    for name in meta["int8_rows"]:
-        tensors[name] = packed[name + ".int8"].astype(np.float32) * packed[name + ".scale"]
-    out = Path(tempfile.mkdtemp(prefix="thinkir-teacher-"))
-    shutil.copytree(
-        folder,
-        out,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("model.compact.safetensors", "thinkir_compact.json"),
-    )
-    save_file(tensors, str(out / "model.safetensors"))
-    logger.info("expanded compact teacher %s into %s", path, out)
-    return str(out)
-
-
 def _detect_kind(path: str) -> str:
     p = Path(path)
     if (p / "modules.json").is_file():
@@ -157,8 +123,7 @@ def load_teacher(name: str, kind: str = "auto", device: str | None = None, batch
         raise InputError(f"unknown teacher kind {kind!r}; valid: {list(TEACHER_KINDS)}")
     dev = pick_device(device)
     spec = REGISTRY.get(name)
-    path = resolve(name, spec.kind if spec else "cross-encoder") if spec else name
-    path = _expand_compact(path)
+    path = resolve(name, spec.kind if spec else "cross-encoder")  # also expands a compact model copy
     if kind == "auto":
         kind = "bi-encoder" if spec and spec.kind == "embedder" else _detect_kind(path)
     if kind == "bi-encoder":
