@@ -116,14 +116,13 @@ def timed_search(index: object, queries: np.ndarray, k: int, repeats: int) -> tu
 
 
 def build(kind: str, dim: int, n: int, chunks: Callable[[], Iterator[np.ndarray]]) -> tuple[object, float]:
-    from thinkir.indexing.builder import TRAIN_SAMPLE
     from thinkir.retrieval.vector_index import VectorIndex
 
     t = time.perf_counter()
     index = VectorIndex.create(kind, dim, n)
     if index.needs_training:
         sample = next(iter(chunks()))  # chunks are i.i.d., so the first is a fair sample
-        index.train(sample[: max(TRAIN_SAMPLE, index.training_sample_size())])
+        index.train(sample[: index.training_sample_size()])
     for x in chunks():
         index.add(x)
     return index, time.perf_counter() - t

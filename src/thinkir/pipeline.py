@@ -17,7 +17,7 @@ import numpy as np
 from thinkir.errors import InputError, StageUnavailableError
 from thinkir.rerank import Reranker, load_reranker
 from thinkir.retrieval.search_index import MODES, SearchIndex
-from thinkir.types import Query, RankedList, Trace
+from thinkir.types import Query, RankedList
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,11 @@ class SearchPipeline:
         return self.search_many([q], k=k, mode=mode, reason=reason, rerank=rerank)[0]
 
     def search_many(
-        self, queries: Sequence[Query], k: int = 10, mode: str = "dense", reason: str = "never",
+        self,
+        queries: Sequence[Query],
+        k: int = 10,
+        mode: str = "dense",
+        reason: str = "never",
         rerank: str = "none",
     ) -> list[RankedList]:
         """Search a batch of queries (first stage batched; reranking per query)."""
@@ -113,7 +117,3 @@ class SearchPipeline:
             raise InputError(f"unknown retrieval mode {mode!r}; valid: {list(MODES)}")
         if reason not in REASON_MODES:
             raise InputError(f"unknown reason mode {reason!r}; valid: {list(REASON_MODES)}")
-
-
-def total_ms(trace: Trace) -> float:
-    return sum(trace.timings_ms.values())

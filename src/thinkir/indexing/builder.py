@@ -38,7 +38,6 @@ from thinkir.types import Document
 
 logger = logging.getLogger(__name__)
 
-TRAIN_SAMPLE = 100_000  # the floor; VectorIndex.training_sample_size grows it with the IVF list count
 
 
 @dataclass
