@@ -67,3 +67,16 @@ def test_template_validation_rejects_wrong_fields() -> None:
         validate_template("pointwise_query", "query: {query")
     with pytest.raises(InputError, match="unknown prompt template"):
         load_template("nope")
+
+
+def test_missing_dear_adapter_is_a_clear_stage_error(monkeypatch, tmp_path) -> None:
+    import pytest
+
+    import thinkir.rerank.dear as dear
+    from thinkir.errors import StageUnavailableError
+    from thinkir.rerank import load_reranker
+
+    monkeypatch.delenv("THINKIR_DEAR_POINTWISE_ADAPTER", raising=False)
+    monkeypatch.setattr(dear, "PACKAGED_ADAPTERS", tmp_path)  # no adapter folders there
+    with pytest.raises(StageUnavailableError, match="thinkir train reranker-pointwise"):
+        load_reranker("dear-pointwise")

@@ -16,7 +16,7 @@ def _cross_encoder(**kw: Any) -> Reranker:
 
 
 # DeAR stages: adapters from THINKIR_DEAR_POINTWISE_ADAPTER / THINKIR_DEAR_LISTWISE_ADAPTER (a path or
-# hub id, e.g. abdoelsayed/dear-8b-reranker-ce-lora-v1) or the ones committed in thinkir/rerank/adapters/.
+# hub id, e.g. abdoelsayed/dear-8b-reranker-ce-lora-v1) or the ones packaged in thinkir/rerank/adapters/.
 def _dear_pointwise(
     adapter: str | None = None, base_model: str | None = None, device: str | None = None, **kw: Any
 ) -> Reranker:
