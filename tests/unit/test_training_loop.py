@@ -153,3 +153,21 @@ def test_record_step_logs_and_budget(caplog: pytest.LogCaptureFixture) -> None:
     assert not record_step(log, {"loss": 1.0}, 1, 5, time.perf_counter(), 2, 1000.0, "demo")
     assert record_step(log, {"loss": 1.0}, 2, 5, time.perf_counter() - 10, 2, 1.0, "demo")
     assert len(log) == 3
+
+
+def test_time_budget_shortens_the_plan_once_and_stops_when_spent(monkeypatch) -> None:
+    import logging
+
+    import thinkir.training.loop as loop
+
+    clock = [100.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock[0])
+    budget = loop.TimeBudget(10.0, first_step=0, label="stage-x", log=logging.getLogger("t"), probe_steps=4)
+    clock[0] += 2.0  # 4 steps took 2 s: 0.5 s per step, 8 s left -> 16 more steps fit
+    assert budget.refit(3, 100) == 100  # not yet at the probe step
+    assert budget.refit(4, 100) == 20
+    assert budget.refit(4, 10) == 10  # a plan that fits is kept
+    assert not budget.exhausted(5, 20)
+    clock[0] += 8.5
+    assert budget.exhausted(19, 20)
+    assert not loop.TimeBudget(None, 0, "x", logging.getLogger("t")).exhausted(10**6, 1)

@@ -105,7 +105,14 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     from thinkir.rerank.parse import parse_ranking
     from thinkir.rerank.pointwise import pad_batch
     from thinkir.training.data_rerank import listwise_examples, split_dev
-    from thinkir.training.loop import Checkpointer, autocast_for, epoch_batch, optimizer_step, warmup_linear_schedule
+    from thinkir.training.loop import (
+        Checkpointer,
+        TimeBudget,
+        autocast_for,
+        epoch_batch,
+        optimizer_step,
+        warmup_linear_schedule,
+    )
 
     t_start = time.perf_counter()
     out = Path(cfg.output_dir)
@@ -163,8 +170,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     host.peft.train()
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-2")
     log: list[dict[str, float]] = []
-    t_loop = time.perf_counter()
-    first_step = step
+    budget = TimeBudget(cfg.max_train_seconds, step, "stage-2", logger)
     stopped_early = False
     while step < total:
         epoch, idx = epoch_batch(step, len(train_ex), cfg.batch_size, cfg.seed, steps_per_epoch)
@@ -191,16 +197,11 @@ def train(cfg: ListwiseTrainConfig) -> Path:
             logger.info("stage-2 %s", log[-1])
         if step % cfg.checkpoint_every == 0:
             checkpoint.save(step)
-        if cfg.max_train_seconds and step == first_step + 20:
-            # fit the schedule to the time budget, so the learning rate decays before the budget ends
-            per_step = (time.perf_counter() - t_loop) / 20
-            fits = step + int((cfg.max_train_seconds - (time.perf_counter() - t_loop)) / per_step)
-            if fits < total:
-                logger.info("time budget: %d of %d planned steps fit (%.3fs/step)", fits, total, per_step)
-                total = max(step + 1, fits)
-                bar.total = total
-        if cfg.max_train_seconds and time.perf_counter() - t_loop > cfg.max_train_seconds:
-            logger.warning("stage-2: time budget of %.0fs reached at step %d/%d", cfg.max_train_seconds, step, total)
+        new_total = budget.refit(step, total)
+        if new_total != total:
+            total = new_total  # the schedule reads ``total`` live, so it now decays within the budget
+            bar.total = total
+        if budget.exhausted(step, total):
             stopped_early = True
             break
     bar.close()
@@ -233,7 +234,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
         "base_model": cfg.base_model_name or host.base_model_name,
     }
     path = host.save_adapter(LISTWISE_ADAPTER, out / "adapter", adapter_settings, cfg.save_dtype)
-    metrics["seconds"] = {"train": round(t_train - t_loop, 1), "total": round(time.perf_counter() - t_start, 1)}
+    metrics["seconds"] = {"train": round(t_train - budget.start, 1), "total": round(time.perf_counter() - t_start, 1)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     logger.info("stage-2 done: %s", {k: v for k, v in metrics.items() if k != "log"})
     return path

@@ -146,3 +146,42 @@ __all__ = [
     "warmup_linear_factor",
     "warmup_linear_schedule",
 ]
+
+
+class TimeBudget:
+    """A wall-clock training budget that also shortens the planned schedule to fit it.
+
+    After ``probe_steps`` steps it measures the time per step and, when the planned ``total`` would
+    overrun, returns a smaller total, so a warm-up/decay schedule reading it decays before the budget
+    ends. ``seconds`` of None or 0 means no budget.
+    """
+
+    def __init__(
+        self, seconds: float | None, first_step: int, label: str, log: logging.Logger, probe_steps: int = 20
+    ) -> None:
+        self.seconds = seconds or 0.0
+        self.first_step = first_step
+        self.label = label
+        self.log = log
+        self.probe_steps = probe_steps
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def refit(self, step: int, total: int) -> int:
+        """The planned total after ``step``: shortened once, after the probe steps, if it cannot fit."""
+        if not self.seconds or step != self.first_step + self.probe_steps:
+            return total
+        per_step = self.elapsed() / self.probe_steps
+        fits = step + int((self.seconds - self.elapsed()) / per_step)
+        if fits >= total:
+            return total
+        self.log.info("time budget: %d of %d planned steps fit (%.3fs/step)", fits, total, per_step)
+        return max(step + 1, fits)
+
+    def exhausted(self, step: int, total: int) -> bool:
+        if not self.seconds or self.elapsed() <= self.seconds:
+            return False
+        self.log.warning("%s: time budget of %.0fs reached at step %d/%d", self.label, self.seconds, step, total)
+        return True

@@ -115,7 +115,14 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     from thinkir.rerank.dear import AdapterHost
     from thinkir.rerank.pointwise import POINTWISE_ADAPTER, DearPointwiseReranker, PointwiseSettings
     from thinkir.training.data_rerank import split_dev
-    from thinkir.training.loop import Checkpointer, autocast_for, epoch_batch, optimizer_step, warmup_linear_schedule
+    from thinkir.training.loop import (
+        Checkpointer,
+        TimeBudget,
+        autocast_for,
+        epoch_batch,
+        optimizer_step,
+        warmup_linear_schedule,
+    )
     from thinkir.training.losses import HybridLossConfig, hybrid_loss
     from thinkir.training.teacher import TeacherCache
 
@@ -186,8 +193,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     host.peft.train()
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-1")
     log: list[dict[str, float]] = []
-    t_loop = time.perf_counter()
-    first_step = step
+    budget = TimeBudget(cfg.max_train_seconds, step, "stage-1", logger)
     stopped_early = False
     while step < total:
         _, idx = epoch_batch(step, len(rows), cfg.batch_size, cfg.seed, steps_per_epoch)
@@ -208,16 +214,11 @@ def train(cfg: PointwiseTrainConfig) -> Path:
             logger.info("stage-1 %s", rec)
         if step % cfg.checkpoint_every == 0:
             checkpoint.save(step)
-        if cfg.max_train_seconds and step == first_step + 20:
-            # fit the schedule to the time budget, so the learning rate decays before the budget ends
-            per_step = (time.perf_counter() - t_loop) / 20
-            fits = step + int((cfg.max_train_seconds - (time.perf_counter() - t_loop)) / per_step)
-            if fits < total:
-                logger.info("time budget: %d of %d planned steps fit (%.3fs/step)", fits, total, per_step)
-                total = max(step + 1, fits)
-                bar.total = total
-        if cfg.max_train_seconds and time.perf_counter() - t_loop > cfg.max_train_seconds:
-            logger.warning("stage-1: time budget of %.0fs reached at step %d/%d", cfg.max_train_seconds, step, total)
+        new_total = budget.refit(step, total)
+        if new_total != total:
+            total = new_total  # the schedule reads ``total`` live, so it now decays within the budget
+            bar.total = total
+        if budget.exhausted(step, total):
             stopped_early = True
             break
     bar.close()
@@ -250,7 +251,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
     path = host.save_adapter(POINTWISE_ADAPTER, out / "adapter", adapter_settings, cfg.save_dtype)
     metrics["seconds"] = {
         "teacher": round(t_teacher - t_start, 1),
-        "train": round(t_train - t_loop, 1),
+        "train": round(t_train - budget.start, 1),
         "total": round(time.perf_counter() - t_start, 1),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
