@@ -13,6 +13,4 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise MissingExtraError(
-            f"{module!r} is not installed; run: pip install 'thinkir[{extra}]'"
-        ) from err
+        raise MissingExtraError(f"{module!r} is not installed; run: pip install 'thinkir[{extra}]'") from err

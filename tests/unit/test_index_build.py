@@ -18,9 +18,7 @@ class Crash(Exception):
     pass
 
 
-def test_build_writes_contract_layout_and_searches(
-    toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str
-) -> None:
+def test_build_writes_contract_layout_and_searches(toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str) -> None:
     out = tmp_path / "idx"
     report = build_index(toy_corpus, out, embedder=tiny_embedder_path, progress=False)
     assert report.documents == 6
@@ -48,9 +46,7 @@ def test_refuses_existing_output_and_overwrites_on_request(
     created = Manifest.read(out).created_at
     with pytest.raises(IndexExistsError, match="--overwrite"):
         build_index(toy_corpus, out, embedder=tiny_embedder_path, progress=False, bm25="none")
-    report = build_index(
-        toy_corpus, out, embedder=tiny_embedder_path, progress=False, bm25="none", overwrite=True
-    )
+    report = build_index(toy_corpus, out, embedder=tiny_embedder_path, progress=False, bm25="none", overwrite=True)
     assert report.documents == 6 and Manifest.read(out).created_at >= created
     not_an_index = tmp_path / "precious"
     not_an_index.mkdir()
@@ -60,9 +56,7 @@ def test_refuses_existing_output_and_overwrites_on_request(
     assert (not_an_index / "notes.txt").read_text() == "keep me"
 
 
-def test_crash_leaves_no_index_and_rerun_resumes(
-    toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str
-) -> None:
+def test_crash_leaves_no_index_and_rerun_resumes(toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str) -> None:
     out = tmp_path / "idx"
 
     def crash_after_first_shard(shard: int) -> None:
@@ -89,9 +83,7 @@ def test_crash_leaves_no_index_and_rerun_resumes(
     clean = tmp_path / "clean"
     build_index(toy_corpus, clean, embedder=tiny_embedder_path, progress=False, shard_size=2)
     a, b = load_index(out, device="cpu"), load_index(clean, device="cpu")
-    np.testing.assert_allclose(
-        a.vectors.index.reconstruct_n(0, 6), b.vectors.index.reconstruct_n(0, 6), atol=1e-6
-    )
+    np.testing.assert_allclose(a.vectors.index.reconstruct_n(0, 6), b.vectors.index.reconstruct_n(0, 6), atol=1e-6)
     assert a.docs.ids(range(6)) == b.docs.ids(range(6))
 
 
@@ -113,9 +105,7 @@ def test_changed_corpus_discards_the_stale_partial_build(
     assert report.resumed_shards == 0 and report.documents == 7
 
 
-def test_manifest_mismatch_is_a_clear_error(
-    toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str
-) -> None:
+def test_manifest_mismatch_is_a_clear_error(toy_corpus: Path, tmp_path: Path, tiny_embedder_path: str) -> None:
     from conftest import build_tiny_sentence_transformer
 
     out = tmp_path / "idx"
@@ -127,18 +117,12 @@ def test_manifest_mismatch_is_a_clear_error(
         load_index(tmp_path, device="cpu")
 
 
-def test_build_reports_skipped_lines_and_rejects_empty_corpus(
-    tmp_path: Path, tiny_embedder_path: str
-) -> None:
+def test_build_reports_skipped_lines_and_rejects_empty_corpus(tmp_path: Path, tiny_embedder_path: str) -> None:
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text(
-        '{"id": "a", "text": "x y"}\n{oops\n{"id": "a", "text": "dup"}\n{"id": "b", "text": ""}\n'
-    )
+    corpus.write_text('{"id": "a", "text": "x y"}\n{oops\n{"id": "a", "text": "dup"}\n{"id": "b", "text": ""}\n')
     with pytest.raises(InputError, match=r"c\.jsonl:2"):
         build_index(corpus, tmp_path / "i1", embedder=tiny_embedder_path, progress=False)
-    report = build_index(
-        corpus, tmp_path / "i2", embedder=tiny_embedder_path, progress=False, skip_bad_lines=True
-    )
+    report = build_index(corpus, tmp_path / "i2", embedder=tiny_embedder_path, progress=False, skip_bad_lines=True)
     counts = report.manifest.counts
     assert (
         counts["documents"],
@@ -214,8 +198,22 @@ def test_cli_search_json_and_hybrid_weights(toy_corpus: Path, tmp_path: Path, ti
     runner = CliRunner()
 
     def top(weights: str) -> str:
-        res = runner.invoke(app, ["search", "--index", str(out), "parcel courier delivery", "--mode", "hybrid",
-                                  "--hybrid-weights", weights, "--json", "--device", "cpu"])
+        res = runner.invoke(
+            app,
+            [
+                "search",
+                "--index",
+                str(out),
+                "parcel courier delivery",
+                "--mode",
+                "hybrid",
+                "--hybrid-weights",
+                weights,
+                "--json",
+                "--device",
+                "cpu",
+            ],
+        )
         assert res.exit_code == 0, res.output
         payload = json.loads(res.stdout)
         assert {"query", "results", "timings_ms"} <= set(payload)

@@ -36,9 +36,7 @@ def test_gguf_conversion_runs_once_under_concurrency(tmp_path: Path) -> None:
     out = tmp_path / "cache" / "model"
     results: list[Path] = []
     threads = [
-        threading.Thread(
-            target=lambda: results.append(convert_gguf(tmp_path / "m.gguf", out, slow_converter))
-        )
+        threading.Thread(target=lambda: results.append(convert_gguf(tmp_path / "m.gguf", out, slow_converter)))
         for _ in range(4)
     ]
     for t in threads:

@@ -48,4 +48,4 @@ def demo(
             for rank, c in enumerate(res.candidates, start=1):
                 title = (c.document.title if c.document else "")[:90]
                 typer.echo(f"  {rank}. {c.doc_id:>9}  {c.score:.3f}  {title}")
-    typer.echo(f"\nnext: thinkir search --index {out} \"your question\" --json ; thinkir serve --index {out}")
+    typer.echo(f'\nnext: thinkir search --index {out} "your question" --json ; thinkir serve --index {out}')

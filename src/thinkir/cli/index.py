@@ -37,9 +37,18 @@ def build(
 
     settings = get_settings(embedder=embedder, device=device)
     report = build_index(
-        corpus, out, embedder=settings.embedder, index_kind=index, bm25=bm25, overwrite=overwrite,
-        shard_size=shard_size, fmt=fmt, skip_bad_lines=skip_bad_lines, progress=not no_progress,
-        device=settings.device, max_batch_tokens=settings.max_batch_tokens,
+        corpus,
+        out,
+        embedder=settings.embedder,
+        index_kind=index,
+        bm25=bm25,
+        overwrite=overwrite,
+        shard_size=shard_size,
+        fmt=fmt,
+        skip_bad_lines=skip_bad_lines,
+        progress=not no_progress,
+        device=settings.device,
+        max_batch_tokens=settings.max_batch_tokens,
     )
     s = report.stats
     skipped = f"skipped: {s.empty} empty, {s.duplicates} duplicate ids, {s.bad_lines} bad lines"

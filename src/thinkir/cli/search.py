@@ -47,8 +47,12 @@ def search(
         payload: dict[str, object] = {
             "query": query,
             "results": [
-                {"id": c.doc_id, "score": round(c.score, 6),
-                 "title": c.document.title if c.document else "", "text": c.document.text if c.document else ""}
+                {
+                    "id": c.doc_id,
+                    "score": round(c.score, 6),
+                    "title": c.document.title if c.document else "",
+                    "text": c.document.text if c.document else "",
+                }
                 for c in result.candidates
             ],
             "timings_ms": {name.removesuffix("_ms"): round(ms, 3) for name, ms in result.trace.timings_ms.items()},

@@ -39,7 +39,6 @@ from thinkir.types import Document
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class BuildReport:
     out: Path
@@ -84,8 +83,10 @@ def build_index(
         raise InputError(f"corpus file not found: {corpus}")
     corpus_sha = file_sha256(corpus)
 
-    enc = embedder if isinstance(embedder, Embedder) else load_embedder(
-        embedder, device=device, max_batch_tokens=max_batch_tokens
+    enc = (
+        embedder
+        if isinstance(embedder, Embedder)
+        else load_embedder(embedder, device=device, max_batch_tokens=max_batch_tokens)
     )
     work = out.parent / f".{out.name}.partial"
     key = {
@@ -116,8 +117,9 @@ def build_index(
                 if bar is not None:
                     bar.update(len(docs))
                 continue
-            vecs = enc.encode([d.full_text for d in docs], kind="document",
-                              on_batch=bar.update if bar is not None else None)
+            vecs = enc.encode(
+                [d.full_text for d in docs], kind="document", on_batch=bar.update if bar is not None else None
+            )
             tmp = npy.with_suffix(".tmp.npy")
             np.save(tmp, vecs)
             os.replace(tmp, npy)

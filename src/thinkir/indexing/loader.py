@@ -36,14 +36,12 @@ def load_index(
 
         if model_id(embedder) != manifest.embedder.model_id:
             manifest.check_embedder(model_id(embedder))
-    enc = embedder if isinstance(embedder, Embedder) else load_embedder(
-        embedder or manifest.embedder.name, device=device
+    enc = (
+        embedder if isinstance(embedder, Embedder) else load_embedder(embedder or manifest.embedder.name, device=device)
     )
     manifest.check_embedder(enc.model_id, enc.revision)
     if enc.dimension != manifest.dimension:
-        raise ManifestMismatchError(
-            f"embedder dimension {enc.dimension} differs from the index's {manifest.dimension}"
-        )
+        raise ManifestMismatchError(f"embedder dimension {enc.dimension} differs from the index's {manifest.dimension}")
     vectors = VectorIndex.load(folder / FAISS_FILE, manifest.faiss_factory, mmap=mmap)
     store = DocStore(folder / DOCS_FILE, readonly=True)
     bm25 = None

@@ -11,8 +11,13 @@ from thinkir.rerank.base import PointwiseReranker
 class CrossEncoderReranker(PointwiseReranker):
     name = "cross-encoder"
 
-    def __init__(self, model: str = "cross-encoder/ms-marco-MiniLM-L6-v2", device: str | None = None,
-                 max_length: int = 512, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str = "cross-encoder/ms-marco-MiniLM-L6-v2",
+        device: str | None = None,
+        max_length: int = 512,
+        batch_size: int = 32,
+    ) -> None:
         from sentence_transformers import CrossEncoder
 
         from thinkir.device import pick_device

@@ -153,10 +153,7 @@ class SentenceTransformerEmbedder(Embedder):
         if precision == "int8":
             self.device = "cpu"
             self._onnx = _OnnxInt8(self.model, self.model_id, self.revision)
-        get_dim = (
-            getattr(self.model, "get_embedding_dimension", None)
-            or self.model.get_sentence_embedding_dimension
-        )
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         dim = get_dim()
         if not dim:
             raise UnknownModelError(f"embedder {name!r} does not report an embedding dimension")
