@@ -204,9 +204,15 @@ def test_end_to_end_cold_start_grpo_and_search(tiny_lm_dir: Path, tmp_path: Path
     from thinkir.training.grpo import GRPOConfig, train_grpo
 
     data = _write_training_rows(tmp_path / "train.jsonl")
-    common = dict(llm=str(tiny_lm_dir), data=str(data), device="cpu", max_doc_tokens=24, lora_r=2, lora_alpha=4)
+    common = dict(
+        llm=str(tiny_lm_dir), data=str(data), device="cpu", max_doc_tokens=24, lora_r=2, lora_alpha=4, cpu_bf16=True
+    )
     cold = train_cold_start(ColdStartConfig(out_dir=str(tmp_path / "cold"), max_steps=2, batch_size=4, **common))
     assert (cold / "adapter_config.json").is_file() and (cold / "lrem.json").is_file()
+    from safetensors import safe_open
+
+    with safe_open(str(cold / "adapter_model.safetensors"), "pt") as fh:  # saved in bf16: half the bytes
+        assert {fh.get_tensor(k).dtype for k in fh.keys()} == {torch.bfloat16}
     log = json.loads((cold / "lrem.json").read_text())["log"]
     assert len(log) == 2 and all(np.isfinite(r["loss"]) for r in log)
     # the adapter carries the trained special-token rows (not the whole embedding matrix), and they

@@ -139,6 +139,10 @@ def test_autocast_for() -> None:
         warnings.simplefilter("ignore")  # "CUDA is not available … disabling autocast" on CPU machines
         cuda = autocast_for("cuda:0")
     assert cuda.device == "cuda" and cuda.fast_dtype == torch.bfloat16
+    with autocast_for("cpu", cpu_bf16=True):  # opt-in bf16 compute on the CPU, fp32 weights untouched
+        w = torch.ones(4, 4)
+        y = w @ torch.ones(4, 2)
+    assert y.dtype == torch.bfloat16 and w.dtype == torch.float32
 
 
 def test_record_step_logs_and_budget(caplog: pytest.LogCaptureFixture) -> None:

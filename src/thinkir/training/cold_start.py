@@ -11,14 +11,13 @@ import json
 import logging
 import math
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from thinkir.retrieval.reasoning.lm import LremLM
-from thinkir.training.loop import optimizer_step, record_step
+from thinkir.training.loop import TimeBudget, autocast_for, optimizer_step, record_step
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
 from thinkir.training.lrem_losses import info_nce, sft_loss
 
@@ -41,7 +40,9 @@ class ColdStartConfig:
     warmup_ratio: float = 0.05
     epochs: float = 1.0
     max_steps: int = 0  # 0: epochs decide
-    time_budget_s: float = 0.0  # 0: no limit; else stop (and save) after this many seconds
+    time_budget_s: float = 0.0  # 0: no limit; else fit the schedule to it, stop and save when spent
+    cpu_bf16: bool = False  # bf16 autocast on the CPU (fp32 master weights; ~2.5x on AVX512-BF16 CPUs)
+    save_dtype: str = "bfloat16"  # dtype of the saved adapter weights ("" keeps the training dtype)
     batch_size: int = 16
     max_examples: int = 0
     max_doc_tokens: int = 256
@@ -164,8 +165,15 @@ def cosine_schedule(step: int, total: int, warmup: int) -> float:
 
 def save_adapter(lm: LremLM, out_dir: str | Path, cfg: Any, log: list[dict[str, float]], stage: str) -> Path:
     """Save the LoRA adapter (with the special-token rows) and ``lrem.json`` (config, log, base adapters)."""
+    import torch
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if getattr(cfg, "save_dtype", ""):  # bf16 halves the artefact (an r=8 adapter: ~5 MB instead of ~10)
+        dtype = getattr(torch, cfg.save_dtype)
+        for param in lm.model.parameters():
+            if param.requires_grad:
+                param.data = param.data.to(dtype)
     # the special-token rows travel as trainable-token deltas; never the whole (resized) embedding matrix
     lm.model.save_pretrained(str(out), save_embedding_layers=False)
     meta = {"stage": stage, "llm": cfg.llm, "base_adapters": list(cfg.adapters), "config": asdict(cfg), "log": log}
@@ -175,13 +183,15 @@ def save_adapter(lm: LremLM, out_dir: str | Path, cfg: Any, log: list[dict[str, 
     return out
 
 
-def _optimizer(lm: LremLM, cfg: Any, total: int) -> tuple[Any, Any]:
+def _optimizer(lm: LremLM, cfg: Any, plan: dict[str, int]) -> tuple[Any, Any]:
+    """AdamW with warm-up + cosine decay over ``plan["total"]`` steps, read at every step, so a
+    :class:`~thinkir.training.loop.TimeBudget` that shortens the plan makes the decay finish in time."""
     import torch
 
     params = [p for p in lm.model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warmup = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_schedule(s, total, warmup))
+    warmup = int(cfg.warmup_ratio * plan["total"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_schedule(s, plan["total"], warmup))
     return opt, sched
 
 
@@ -218,19 +228,24 @@ def train_cold_start(cfg: ColdStartConfig) -> Path:
         rows = rows[: cfg.max_examples]
     lm = load_trainable(cfg)
     steps_per_epoch = max(1, len(rows) // cfg.batch_size)
-    total = cfg.max_steps or max(1, int(cfg.epochs * steps_per_epoch))
-    opt, sched = _optimizer(lm, cfg, total)
+    plan = {"total": cfg.max_steps or max(1, int(cfg.epochs * steps_per_epoch))}
+    opt, sched = _optimizer(lm, cfg, plan)
+    budget = TimeBudget(cfg.time_budget_s, 0, "cold start", logger, probe_steps=5)
     log: list[dict[str, float]] = []
-    start = time.perf_counter()
     order: list[int] = []
-    for step in range(total):
+    step = 0
+    while step < plan["total"]:
         if len(order) < cfg.batch_size:
             order += random.sample(range(len(rows)), len(rows))
         batch = [rows[i] for i in order[: cfg.batch_size]]
         del order[: cfg.batch_size]
-        loss, parts = cold_start_loss(lm, batch, cfg)
+        with autocast_for(lm.device, cfg.cpu_bf16):
+            loss, parts = cold_start_loss(lm, batch, cfg)
         optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        if record_step(log, parts, step, total, start, cfg.log_every, cfg.time_budget_s, "cold start", logger):
+        record_step(log, parts, step, plan["total"], budget.start, cfg.log_every, None, "cold start", logger)
+        step += 1
+        plan["total"] = budget.refit(step, plan["total"])
+        if budget.exhausted(step, plan["total"]):
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "cold_start")
 

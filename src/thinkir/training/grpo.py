@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from thinkir.training.cold_start import (
     load_trainable,
     save_adapter,
 )
-from thinkir.training.loop import optimizer_step, record_step
+from thinkir.training.loop import TimeBudget, autocast_for, optimizer_step, record_step
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
 from thinkir.training.lrem_losses import gold_ranks, grpo_advantages, grpo_loss, info_nce, lrem_reward
 
@@ -61,7 +60,9 @@ class GRPOConfig:
     weight_decay: float = 0.0
     warmup_ratio: float = 0.05
     steps: int = 50
-    time_budget_s: float = 0.0
+    time_budget_s: float = 0.0  # 0: no limit; else fit the schedule to it, stop and save when spent
+    cpu_bf16: bool = False  # bf16 autocast on the CPU (fp32 master weights)
+    save_dtype: str = "bfloat16"  # dtype of the saved adapter weights ("" keeps the training dtype)
     max_doc_tokens: int = 256
     max_query_tokens: int = 64
     max_keyword_tokens: int = 16
@@ -150,11 +151,13 @@ def train_grpo(cfg: GRPOConfig) -> Path:
         raise InputError(f"{cfg.data} has no rows with an item; GRPO ranks items, so it needs some")
     n_queries = len({r.qid for r in rows})
     lm = load_trainable(cfg)
-    opt, sched = _optimizer(lm, cfg, cfg.steps)
+    plan = {"total": cfg.steps}
+    opt, sched = _optimizer(lm, cfg, plan)
+    budget = TimeBudget(cfg.time_budget_s, 0, "grpo", logger, probe_steps=3)
     log: list[dict[str, float]] = []
-    start = time.perf_counter()
     order: list[int] = []
-    for step in range(cfg.steps):
+    step = 0
+    while step < plan["total"]:
         batch: list[LremExample] = []
         seen: set[str] = set()
         while len(batch) < cfg.queries_per_step:
@@ -164,9 +167,13 @@ def train_grpo(cfg: GRPOConfig) -> Path:
             if r.qid not in seen or len(seen) >= n_queries:
                 batch.append(r)
                 seen.add(r.qid)
-        loss, stats = grpo_step_loss(lm, batch, cfg)
+        with autocast_for(lm.device, cfg.cpu_bf16):
+            loss, stats = grpo_step_loss(lm, batch, cfg)
         optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        if record_step(log, stats, step, cfg.steps, start, cfg.log_every, cfg.time_budget_s, "grpo", logger):
+        record_step(log, stats, step, plan["total"], budget.start, cfg.log_every, None, "grpo", logger)
+        step += 1
+        plan["total"] = budget.refit(step, plan["total"])
+        if budget.exhausted(step, plan["total"]):
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "grpo")
 

@@ -62,6 +62,7 @@ class ListwiseTrainConfig:
     seed: int = 13
     device: str | None = None
     dtype: str | None = None
+    cpu_bf16: bool = False  # bf16 autocast on the CPU (fp32 master weights; ~2.5x on AVX512-BF16 CPUs)
     save_dtype: str = "bfloat16"
     progress: bool = True
 
@@ -166,7 +167,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     if step:
         logger.info("resumed stage-2 training at step %d", step)
 
-    autocast = autocast_for(host.device)
+    autocast = autocast_for(host.device, cfg.cpu_bf16)
     host.peft.train()
     bar = tqdm(total=total, initial=step, disable=not cfg.progress, desc="stage-2")
     log: list[dict[str, float]] = []

@@ -84,13 +84,14 @@ class Checkpointer:
         tmp.replace(self.path)
 
 
-def autocast_for(device: str) -> Any:
-    """bf16 autocast on a CUDA device; a disabled (CPU) autocast otherwise."""
+def autocast_for(device: str, cpu_bf16: bool = False) -> Any:
+    """bf16 autocast on a CUDA device; on the CPU a bf16 autocast when ``cpu_bf16`` (about 2.5x faster
+    matrix products on CPUs with AVX512-BF16 or AMX, fp32 master weights kept), else a disabled one."""
     import torch
 
     if device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16)
 
 
 def epoch_batch(step: int, n: int, batch_size: int, seed: int, steps_per_epoch: int) -> tuple[int, list[int]]:
@@ -139,6 +140,7 @@ def record_step(
 
 __all__ = [
     "Checkpointer",
+    "TimeBudget",
     "autocast_for",
     "epoch_batch",
     "optimizer_step",
