@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# LREM end to end on one GPU: data construction -> cold start -> GRPO -> SciFact evaluation.
+# LREM end to end on one GPU (or the CPU: scripts/lrem_cpu.sh): data construction -> cold start -> GRPO ->
+# SciFact evaluation (routers fitted on the dev split) -> DL19 evaluation (the SciFact routers reused).
 #
 # Run from the repository root:   DATA=.device/data OUT=$OUT bash scripts/lrem_gpu.sh
 #   DATA    folder laid out like ../shared/data (files listed in scripts/lrem_gpu_files.txt)
@@ -93,6 +94,10 @@ stage eval "$PY" -m thinkir.retrieval.reasoning.evaluate --config "$CONFIG" --se
   --set "llm=$LLM" --set "retriever=$MINILM" --set "split=$WORK/data/split.json" --set "out_dir=$WORK/eval" \
   --set "cold_adapter=$WORK/cold_start" --set "grpo_adapter=$WORK/grpo" \
   --set "partial_path=$OUT/lrem_summary.partial.json"
+stage eval_dl19 "$PY" -m thinkir.retrieval.reasoning.evaluate --config "$CONFIG" --set "data_dir=$DATA" \
+  --set "llm=$LLM" --set "retriever=$MINILM" --set dataset=dl19 --set "routers_from=$WORK/eval" \
+  --set "out_dir=$WORK/eval_dl19" --set "cold_adapter=$WORK/cold_start" --set "grpo_adapter=$WORK/grpo"
+cp "$WORK/eval_dl19/summary.json" "$OUT/lrem_summary_dl19.json"
 
 # artefacts: runs + fitted routers, summary, data stats, timings (adapters were packed above)
 rm -f "$OUT/lrem_summary.partial.json"

@@ -28,9 +28,11 @@ rank; ``"none"`` keeps everything. Items come from the qrels, so they are judged
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import math
+import os
 import random
 import re
 from collections import Counter
@@ -374,13 +376,19 @@ class DenseRetriever:
         from thinkir.models import resolve
 
         self.device = pick_device(device)
-        self.model = SentenceTransformer(resolve(name, "embedder"), device=self.device)
+        self.name = resolve(name, "embedder")
+        self.model = SentenceTransformer(self.name, device=self.device)
         if self.device.startswith("cuda"):
             self.model.half()
         self.batch_size = batch_size
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(
+    def encode(self, texts: Sequence[str], cache: bool = False) -> np.ndarray:
+        """Unit vectors of ``texts``. ``cache=True`` (for corpora) keeps them on disk under the thinkir
+        cache directory, keyed by model and texts, so data construction and evaluation encode once."""
+        path = self._cache_path(texts) if cache else None
+        if path is not None and path.exists():
+            return np.load(path)
+        vecs = np.asarray(
             self.model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -390,6 +398,20 @@ class DenseRetriever:
             ),
             dtype=np.float32,
         )
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, vecs)
+            os.replace(tmp, path)
+        return vecs
+
+    def _cache_path(self, texts: Sequence[str]) -> Path:
+        from thinkir.models import _cache_root
+
+        h = hashlib.sha256(self.name.encode())
+        for t in texts:
+            h.update(t.encode("utf-8", "replace") + b"\0")
+        return _cache_root(None) / "embeddings" / f"{h.hexdigest()[:24]}.npy"
 
     def ranks(
         self,
@@ -553,7 +575,9 @@ def _teach_and_filter(
         from thinkir.retrieval.reasoning.reasoner import two_tower_text
 
         if pool.vectors is None:  # once per pool (train and dev share the SciFact corpus)
-            pool.vectors = retriever.encode([f"{t} {x}".strip() for t, x in zip(pool.titles, pool.texts, strict=True)])
+            pool.vectors = retriever.encode(
+                [f"{t} {x}".strip() for t, x in zip(pool.titles, pool.texts, strict=True)], cache=True
+            )
         docs = pool.vectors
         gold = [pool.index[ex.item_id or ""] for ex in made]
         by_q: dict[str, set[int]] = {}

@@ -49,6 +49,8 @@ class LremEvalConfig:
     """Evaluation settings (section ``eval``)."""
 
     data_dir: str = "../shared/data"
+    dataset: str = "scifact"  # scifact | dl19 (the union of the DL19 BM25 top-100 passages, ~4,300)
+    routers_from: str = ""  # dl19: the SciFact eval folder whose dev-fitted routers and thresholds are reused
     out_dir: str = "runs/lrem/eval"
     split: str = "runs/lrem/data/split.json"
     llm: str = "smollm2-135m"
@@ -66,6 +68,7 @@ class LremEvalConfig:
     permutations: int = 10000
     seed: int = 13
     device: str | None = None
+    dtype: str = ""  # LREM model dtype: "" picks (bf16 on CUDA, fp32 on CPU); "bfloat16" for a fast CPU run
     partial_path: str = ""  # when set, the metrics so far are rewritten here after every system
 
 
@@ -203,6 +206,49 @@ class _Split:
     per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
+def _load_scifact_splits(cfg: LremEvalConfig) -> tuple[list[str], list[str], dict[str, _Split]]:
+    """The SciFact corpus, its test queries and the dev split of the train queries (never trained on)."""
+    sf = load_scifact(Path(cfg.data_dir) / "scifact")
+    split = json.loads(Path(cfg.split).read_text())
+    test_q = sorted(sf["qrels"]["test"], key=int)[: cfg.max_test_queries or None]
+    dev_q = [q for q in split["dev"] if q in sf["qrels"].get("train", {})][: cfg.max_dev_queries or None]
+    if set(dev_q) & set(test_q):
+        raise RuntimeError("dev and test queries overlap")
+    judged = {d for q in test_q for d in sf["qrels"]["test"][q]} | {d for q in dev_q for d in sf["qrels"]["train"][q]}
+    if cfg.max_corpus_docs:
+        sf = {**sf, "corpus": load_scifact(Path(cfg.data_dir) / "scifact", cfg.max_corpus_docs, judged)["corpus"]}
+    doc_ids = sorted(sf["corpus"])
+    docs = [f"{t} {x}".strip() for t, x in (sf["corpus"][d] for d in doc_ids)]
+    splits = {
+        "test": _Split(test_q, [sf["queries"][q] for q in test_q], {q: sf["qrels"]["test"][q] for q in test_q}),
+        "dev": _Split(dev_q, [sf["queries"][q] for q in dev_q], {q: sf["qrels"]["train"][q] for q in dev_q}),
+    }
+    return doc_ids, docs, splits
+
+
+def _load_dl19(cfg: LremEvalConfig) -> tuple[list[str], list[str], dict[str, _Split]]:
+    """DL19 as a dense-retrieval task: the corpus is the union of every query's BM25 top-100 passages
+    (about 4,300), the queries the 43 judged ones. There is no dev split: the routers and thresholds
+    come from the SciFact evaluation (``routers_from``), so nothing is tuned on DL19."""
+    folder = Path(cfg.data_dir) / "trec-dl19"
+    rows = json.loads((folder / "bm25_top100.json").read_text())
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (folder / "qrels.txt").read_text().splitlines():
+        if line.strip():
+            q, _, d, g = line.split()
+            qrels.setdefault(q, {})[d] = int(g)
+    corpus: dict[str, str] = {}
+    queries: dict[str, str] = {}
+    for row in rows:
+        for hit in row["hits"]:
+            queries[str(hit["qid"])] = row["query"]
+            corpus.setdefault(str(hit["docid"]), hit["content"])
+    qids = sorted((q for q in queries if q in qrels), key=int)[: cfg.max_test_queries or None]
+    doc_ids = sorted(corpus)[: cfg.max_corpus_docs or None]
+    docs = [corpus[d] for d in doc_ids]
+    return doc_ids, docs, {"test": _Split(qids, [queries[q] for q in qids], {q: qrels[q] for q in qids})}
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn()
@@ -224,7 +270,7 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     from thinkir.retrieval.reasoning.embedder import ReasoningEmbedder
     from thinkir.retrieval.reasoning.lm import LremLM
     from thinkir.retrieval.reasoning.reasoner import two_tower_text
-    from thinkir.retrieval.reasoning.router import Router, router_features
+    from thinkir.retrieval.reasoning.router import router_features
     from thinkir.training.lrem_data import DenseRetriever
 
     device = pick_device(cfg.device)
@@ -234,21 +280,13 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
 
-    sf = load_scifact(Path(cfg.data_dir) / "scifact")
-    split = json.loads(Path(cfg.split).read_text())
-    test_q = sorted(sf["qrels"]["test"], key=int)[: cfg.max_test_queries or None]
-    dev_q = [q for q in split["dev"] if q in sf["qrels"].get("train", {})][: cfg.max_dev_queries or None]
-    if set(dev_q) & set(test_q):
-        raise RuntimeError("dev and test queries overlap")
-    judged = {d for q in test_q for d in sf["qrels"]["test"][q]} | {d for q in dev_q for d in sf["qrels"]["train"][q]}
-    if cfg.max_corpus_docs:
-        sf = {**sf, "corpus": load_scifact(Path(cfg.data_dir) / "scifact", cfg.max_corpus_docs, judged)["corpus"]}
-    doc_ids = sorted(sf["corpus"])
-    docs = [f"{t} {x}".strip() for t, x in (sf["corpus"][d] for d in doc_ids)]
-    splits = {
-        "test": _Split(test_q, [sf["queries"][q] for q in test_q], {q: sf["qrels"]["test"][q] for q in test_q}),
-        "dev": _Split(dev_q, [sf["queries"][q] for q in dev_q], {q: sf["qrels"]["train"][q] for q in dev_q}),
-    }
+    if cfg.dataset == "scifact":
+        doc_ids, docs, splits = _load_scifact_splits(cfg)
+    elif cfg.dataset == "dl19":
+        doc_ids, docs, splits = _load_dl19(cfg)
+    else:
+        raise ValueError(f"unknown dataset {cfg.dataset!r}: scifact or dl19")
+    test_q = splits["test"].qids
     lat_idx = sorted(rng.sample(range(len(test_q)), min(cfg.latency_sample, len(test_q))))
     latency: dict[str, list[float]] = {}
 
@@ -266,7 +304,7 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
 
     # direct MiniLM + BM25 signals
     retr, timings["load_minilm_s"] = _timed(lambda: DenseRetriever(cfg.retriever, device=device))
-    doc_mini, timings["encode_corpus_minilm_s"] = _timed(lambda: retr.encode(docs))
+    doc_mini, timings["encode_corpus_minilm_s"] = _timed(lambda: retr.encode(docs, cache=True))
     mini = ExactIndex(doc_mini, doc_ids, device)
     bm25, timings["bm25_s"] = _timed(lambda: {n: bm25_top(docs, s.texts, 10) for n, s in splits.items()})
     direct_vecs: dict[str, dict[str, np.ndarray]] = {"minilm": {}}
@@ -282,7 +320,9 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     systems: dict[str, dict[str, Any]] = {}
     for stage, adapters in (("cold", [cfg.cold_adapter]), ("grpo", [cfg.cold_adapter, cfg.grpo_adapter])):
         t0 = time.perf_counter()
-        lm = LremLM.load(cfg.llm, adapters=adapters, device=device, max_doc_tokens=cfg.max_doc_tokens)
+        lm = LremLM.load(
+            cfg.llm, adapters=adapters, device=device, dtype=_dtype(cfg.dtype), max_doc_tokens=cfg.max_doc_tokens
+        )
         enc = ReasoningEmbedder(f"{cfg.llm}+" + "+".join(adapters), lm=lm, max_batch_tokens=cfg.max_batch_tokens)
         doc_vecs, timings[f"encode_corpus_{stage}_s"] = _timed(partial(enc.encode, docs, kind="document"))
         index = ExactIndex(doc_vecs, doc_ids, device)
@@ -336,20 +376,10 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
             direct, _, index = systems[system][n]
             sc, ids = index.search(direct, 10)
             feats[n] = router_features(sc, ids, bm25[n], [len(t.split()) for t in s.texts], 10)
-        dev = splits["dev"]
-        if system.startswith("two_tower"):
-            dev_direct = dev.per_query["direct_minilm"]
-        else:  # the unified model's own direct embedding (empty reasoning) on dev
-            d_dir, _, d_index = systems[system]["dev"]
-            dev_direct = per_query_metrics(dev.qrels, d_index.run(dev.qids, d_dir, cfg.depth))
-        labels = np.array([dev.per_query[system][q]["nDCG@10"] > dev_direct[q]["nDCG@10"] for q in dev.qids], float)
-        router = Router()
-        if 0 < labels.sum() < len(labels):
-            router.fit(feats["dev"], labels)
-        p_dev = router.probability(feats["dev"])
-        thresholds = sorted(
-            {float(np.quantile(p_dev, qq)) if 0 < qq < 1 else (0.0 if qq == 0 else 1.01) for qq in cfg.router_quantiles}
-        )
+        if "dev" in splits:
+            router, thresholds, labels = _fit_router(cfg, splits["dev"], systems[system]["dev"], system, feats["dev"])
+        else:
+            router, thresholds, labels = _reused_router(cfg, system)
         curve = []
         s = splits["test"]
         direct, reasoned, index = systems[system]["test"]
@@ -381,6 +411,8 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
             "curve": curve,
         }
         router.save(out / f"router_{system}.json")
+        if "dev" not in splits:
+            routers[system]["routers_from"] = cfg.routers_from
 
     test = splits["test"]
     sig = {
@@ -395,13 +427,13 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     ]
     timings["total_s"] = time.perf_counter() - t_all
     summary = {
-        "dataset": "scifact",
+        "dataset": cfg.dataset,
         "device": device,
         "n_test": len(test.qids),
-        "n_dev": len(splits["dev"].qids),
+        "n_dev": len(splits["dev"].qids) if "dev" in splits else 0,
         "n_docs": len(doc_ids),
         "test": test.results,
-        "dev": splits["dev"].results,
+        "dev": splits["dev"].results if "dev" in splits else {},
         "significance_vs_direct_minilm": sig,
         "router": routers,
         "latency_ms_per_query": lat_summary,
@@ -411,6 +443,47 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _dtype(name: str) -> Any:
+    import torch
+
+    return getattr(torch, name) if name else None
+
+
+def _fit_router(
+    cfg: LremEvalConfig, dev: _Split, system_dev: tuple[Any, Any, Any], system: str, features: np.ndarray
+) -> tuple[Any, list[float], np.ndarray]:
+    """Fit the router on dev (label: reasoning beat the direct embedding on the query's nDCG@10) and
+    fix its thresholds at the dev quantiles of its probability."""
+    from thinkir.retrieval.reasoning.router import Router
+
+    if system.startswith("two_tower"):
+        dev_direct = dev.per_query["direct_minilm"]
+    else:  # the unified model's own direct embedding (empty reasoning) on dev
+        d_dir, _, d_index = system_dev
+        dev_direct = per_query_metrics(dev.qrels, d_index.run(dev.qids, d_dir, cfg.depth))
+    labels = np.array([dev.per_query[system][q]["nDCG@10"] > dev_direct[q]["nDCG@10"] for q in dev.qids], float)
+    router = Router()
+    if 0 < labels.sum() < len(labels):
+        router.fit(features, labels)
+    p_dev = router.probability(features)
+    thresholds = sorted(
+        {float(np.quantile(p_dev, qq)) if 0 < qq < 1 else (0.0 if qq == 0 else 1.01) for qq in cfg.router_quantiles}
+    )
+    return router, thresholds, labels
+
+
+def _reused_router(cfg: LremEvalConfig, system: str) -> tuple[Any, list[float], np.ndarray]:
+    """The router and thresholds a SciFact evaluation fitted on its dev split (``cfg.routers_from``)."""
+    from thinkir.retrieval.reasoning.router import Router
+
+    if not cfg.routers_from:
+        raise ValueError(f"dataset {cfg.dataset!r} has no dev split: set routers_from to a SciFact eval folder")
+    folder = Path(cfg.routers_from)
+    summary = json.loads((folder / "summary.json").read_text())
+    thresholds = [float(c["threshold"]) for c in summary["router"][system]["curve"]]
+    return Router.load(folder / f"router_{system}.json"), thresholds, np.zeros(0)
 
 
 def _per_query_seconds(fn: Callable[[str], Any], texts: Sequence[str]) -> list[float]:
