@@ -104,6 +104,9 @@ class Teacher:
 
 def _detect_kind(path: str) -> str:
     p = Path(path)
+    st_config = p / "config_sentence_transformers.json"
+    if st_config.is_file() and json.loads(st_config.read_text()).get("model_type") == "CrossEncoder":
+        return "cross-encoder"  # sentence-transformers >= 5 saves cross-encoders with a modules.json too
     if (p / "modules.json").is_file():
         return "bi-encoder"
     cfg = p / "config.json"
