@@ -10,7 +10,7 @@ import typer
 from thinkir.cli import app
 from thinkir.cli.groups import train_app
 
-STAGES = ("data", "cold_start", "grpo", "eval")
+STAGES = ("data", "cold_start", "grpo", "eval", "eval_dl19")
 
 
 @train_app.command("reasoner")
@@ -19,7 +19,8 @@ def train_reasoner(
     stages: str = typer.Option("data,cold_start,grpo", "--stages", help=f"Comma-separated, from {STAGES}."),
     overrides: list[str] = typer.Option([], "--set", help="section.key=value (repeatable)."),
 ) -> None:
-    """Train the LREM query reasoner: data construction, cold start (SFT + InfoNCE), GRPO; optionally eval.
+    """Train the LREM query reasoner: data construction, cold start (SFT + InfoNCE), GRPO; optionally eval
+    (SciFact test + dev, routers fitted on dev) and eval_dl19 (DL19, the SciFact routers reused).
 
     Each stage reads its section of the config (see configs/lrem_gpu.json); chain them by pointing
     cold_start.out_dir at grpo.adapters and eval.cold_adapter/grpo_adapter.
@@ -50,10 +51,16 @@ def train_reasoner(
             out = train_grpo(load_config(GRPOConfig, config, "grpo", overrides))
             typer.echo(json.dumps({"stage": "grpo", "adapter": str(out)}))
         else:
+            from dataclasses import replace
+
             from thinkir.retrieval.reasoning.evaluate import LremEvalConfig, evaluate_lrem
 
-            summary = evaluate_lrem(load_config(LremEvalConfig, config, "eval", overrides))
-            typer.echo(json.dumps({"stage": "eval", "test": summary["test"], "dev": summary["dev"]}))
+            cfg = load_config(LremEvalConfig, config, "eval", overrides)
+            if stage == "eval_dl19":  # the SciFact eval's routers, reused; results beside it in OUT_dl19
+                out_dl19 = f"{cfg.out_dir.rstrip('/')}_dl19"
+                cfg = replace(cfg, dataset="dl19", routers_from=cfg.routers_from or cfg.out_dir, out_dir=out_dl19)
+            summary = evaluate_lrem(cfg)
+            typer.echo(json.dumps({"stage": stage, "test": summary["test"], "dev": summary["dev"]}))
 
 
 @app.command("reason")
