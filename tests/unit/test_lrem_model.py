@@ -212,7 +212,7 @@ def test_end_to_end_cold_start_grpo_and_search(tiny_lm_dir: Path, tmp_path: Path
     from safetensors import safe_open
 
     with safe_open(str(cold / "adapter_model.safetensors"), "pt") as fh:  # saved in bf16: half the bytes
-        assert {fh.get_tensor(k).dtype for k in fh.keys()} == {torch.bfloat16}
+        assert {fh.get_tensor(k).dtype for k in fh.keys()} == {torch.bfloat16}  # noqa: SIM118
     log = json.loads((cold / "lrem.json").read_text())["log"]
     assert len(log) == 2 and all(np.isfinite(r["loss"]) for r in log)
     # the adapter carries the trained special-token rows (not the whole embedding matrix), and they
@@ -281,3 +281,18 @@ def test_two_tower_mode_uses_the_index_embedder(tiny_lm_dir: Path, lm: LremLM, t
 
     with pytest.raises(StageUnavailableError):
         unified.encode([Query("q", "vitamin d")], "always", index)
+
+
+def test_generated_keywords_are_tidied_like_the_training_data(tiny_lm_dir: Path) -> None:
+    lm = LremLM.load(str(tiny_lm_dir), device="cpu")
+    query = "does smoking cause tuberculosis"
+    # repeats (by stem) and keywords the query already has are dropped; order is kept
+    assert lm.tidy(query, "lungs, lungs, smoking, cancer , lung, Tuberculosis") == "lungs, cancer"
+    assert lm.tidy(query, "smoking, smoking") == ""  # nothing new: the same as an empty reasoning
+    long = ", ".join(f"term{i}" for i in range(40))
+    assert len(lm.keyword_ids(lm.tidy(query, long))) <= lm.max_keyword_tokens
+    raw = lm.generate([query, "bone density"], tidy=False)
+    tidy = lm.generate([query, "bone density"])
+    for q, r, t in zip([query, "bone density"], raw, tidy, strict=True):
+        assert t[0].ids == r[0].ids  # the tokens are the model's; only the text is post-processed
+        assert t[0].text == lm.tidy(q, r[0].text)

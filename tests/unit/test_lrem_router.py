@@ -128,3 +128,43 @@ def test_load_config_sections_and_overrides(tmp_path: Path) -> None:
     yaml_path = tmp_path / "c.yaml"
     yaml_path.write_text("data:\n  max_bright: 7\n")
     assert load_config(LremDataConfig, yaml_path, "data").max_bright == 7
+
+
+def test_reasoner_config_defaults_to_the_packaged_reasoner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from thinkir.retrieval.reasoning import reasoner as mod
+
+    for var in ("ADAPTERS", "ROUTER", "THRESHOLD", "LLM", "MODE"):
+        monkeypatch.delenv(f"THINKIR_REASONER_{var}", raising=False)
+    trained = tmp_path / "trained"
+    for stage in ("cold_start", "grpo"):
+        (trained / stage).mkdir(parents=True)
+        (trained / stage / "adapter_config.json").write_text("{}")
+    Router(threshold=0.37).save(trained / "router.json")
+    monkeypatch.setattr(mod, "TRAINED_DIR", trained)
+
+    cfg = mod.ReasonerConfig.from_env()
+    assert cfg.adapters == (str(trained / "cold_start"), str(trained / "grpo"))  # merge order
+    assert cfg.router_path == str(trained / "router.json") and cfg.threshold == pytest.approx(0.37)
+    monkeypatch.setenv("THINKIR_REASONER_THRESHOLD", "0.9")  # explicit settings win
+    assert mod.ReasonerConfig.from_env().threshold == 0.9
+    monkeypatch.setenv("THINKIR_REASONER_ADAPTERS", "")  # opting out drops the packaged router too
+    cfg = mod.ReasonerConfig.from_env()
+    assert cfg.adapters == () and cfg.router_path is None
+    monkeypatch.delenv("THINKIR_REASONER_ADAPTERS")
+    other = mod.ReasonerConfig.from_env(llm="some/other-llm")  # adapters belong to SmolLM2 only
+    assert other.adapters == () and other.router_path is None
+
+
+def test_committed_reasoner_files_are_complete() -> None:
+    from thinkir.retrieval.reasoning.reasoner import TRAINED_DIR, packaged_reasoner
+
+    adapters, router = packaged_reasoner()
+    if not adapters:
+        pytest.skip("no packaged reasoner in this checkout")
+    for folder in map(Path, adapters):
+        meta = json.loads((folder / "lrem.json").read_text())
+        assert meta["llm"] == "smollm2-135m" and meta["log"], folder
+        size = sum(f.stat().st_size for f in folder.glob("adapter_model.*"))
+        assert 0 < size < 8e6, f"{folder}: {size} bytes"
+    assert router is not None and 0.0 <= Router.load(router).threshold <= 1.01
+    assert (TRAINED_DIR / "README.md").is_file()

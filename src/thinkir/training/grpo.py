@@ -92,7 +92,12 @@ def grpo_step_loss(lm: LremLM, rows: Sequence[LremExample], cfg: GRPOConfig) -> 
 
     queries = [r.query for r in rows]
     gens = lm.generate(
-        queries, do_sample=True, temperature=cfg.sample_temperature, top_p=cfg.top_p, num_samples=cfg.group_size
+        queries,
+        do_sample=True,
+        temperature=cfg.sample_temperature,
+        top_p=cfg.top_p,
+        num_samples=cfg.group_size,
+        tidy=False,  # rewards and the policy gradient are on the raw sampled tokens
     )
     flat = [g for per_q in gens for g in per_q]  # [Q*G], query-major
     rep_queries = [q for q in queries for _ in range(cfg.group_size)]

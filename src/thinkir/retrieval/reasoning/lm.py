@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -205,11 +205,14 @@ class LremLM:
         num_samples: int = 1,
         max_keyword_tokens: int | None = None,
         batch_size: int = 64,
+        tidy: bool = True,
     ) -> list[list[Generation]]:
         """Write the keyword reasoning for each query: ``num_samples`` generations per query.
 
         Bounded: at most ``max_keyword_tokens`` (≤ 16 by default) tokens before ``</think>``; generation
-        stops at ``</think>`` (or EOS). ``<think>`` and ``<emb>`` are never generated.
+        stops at ``</think>`` (or EOS). ``<think>`` and ``<emb>`` are never generated. With ``tidy``
+        (inference), each text gets the post-processing of the training data (:meth:`tidy`); ``ids``
+        stay the raw generated tokens (GRPO scores those, with ``tidy=False``).
         """
         import torch
 
@@ -233,10 +236,23 @@ class LremLM:
                     )
                 new = seqs[:, input_ids.shape[1] :].tolist()
                 for i in range(len(chunk)):
-                    out.append([self._parse(new[i * num_samples + j], stop, limit) for j in range(num_samples)])
+                    gens = [self._parse(new[i * num_samples + j], stop, limit) for j in range(num_samples)]
+                    if tidy:
+                        gens = [replace(g, text=self.tidy(chunk[i], g.text)) for g in gens]
+                    out.append(gens)
         finally:
             self.model.train(was_training)
         return out
+
+    def tidy(self, query: str, keywords: str) -> str:
+        """The training data's post-processing, applied to generated keywords: dedupe by stem, drop
+        keywords whose words the query already has, keep at most ``max_keyword_tokens`` tokens. A small
+        LM repeats itself ("low, low, low"); repeated or echoed terms only add noise to the embedding."""
+        from thinkir.training.lrem_data import postprocess_keywords
+
+        return postprocess_keywords(
+            keywords.split(","), query, lambda t: len(self.keyword_ids(t)), self.max_keyword_tokens
+        )
 
     def _generation_config(
         self, do_sample: bool, temperature: float, top_p: float, max_new: int, n: int, stop: list[int]

@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,17 +58,44 @@ class ReasonerConfig:
 
     @classmethod
     def from_env(cls, llm: str | None = None, device: str | None = None) -> ReasonerConfig:
+        """From ``THINKIR_REASONER_*``. With the default LM and no ``_ADAPTERS`` set, the committed
+        adapters and router (:func:`packaged_reasoner`) are used; ``THINKIR_REASONER_ADAPTERS=""`` opts out."""
         env = os.environ
-        adapters = tuple(a for a in env.get("THINKIR_REASONER_ADAPTERS", "").split(",") if a)
+        name = env.get("THINKIR_REASONER_LLM") or llm or "smollm2-135m"
+        packaged, packaged_router = packaged_reasoner() if name == "smollm2-135m" else ((), None)
+        if "THINKIR_REASONER_ADAPTERS" in env:
+            adapters = tuple(a for a in env["THINKIR_REASONER_ADAPTERS"].split(",") if a)
+        else:
+            adapters = packaged
+        router_path = env.get("THINKIR_REASONER_ROUTER") or (packaged_router if adapters == packaged else None)
+        if "THINKIR_REASONER_THRESHOLD" in env:
+            threshold = float(env["THINKIR_REASONER_THRESHOLD"])
+        elif router_path is not None and router_path == packaged_router:
+            threshold = Router.load(router_path).threshold  # the threshold chosen with the router, on dev
+        else:
+            threshold = 0.5
         return cls(
             mode=env.get("THINKIR_REASONER_MODE") or None,
-            llm=env.get("THINKIR_REASONER_LLM") or llm or "smollm2-135m",
+            llm=name,
             adapters=adapters,
-            threshold=float(env.get("THINKIR_REASONER_THRESHOLD", 0.5)),
-            router_path=env.get("THINKIR_REASONER_ROUTER") or None,
+            threshold=threshold,
+            router_path=router_path,
             cache_size=int(env.get("THINKIR_REASONER_CACHE_SIZE", 10_000)),
             device=device,
         )
+
+
+TRAINED_DIR = Path(__file__).with_name("trained")
+
+
+def packaged_reasoner() -> tuple[tuple[str, ...], str | None]:
+    """The committed SmolLM2-135M-Instruct reasoner: its LoRA adapters (cold start, then GRPO), in merge
+    order, and its dev-fitted router, where present (``retrieval/reasoning/trained/``, see its README)."""
+    adapters = tuple(
+        str(TRAINED_DIR / n) for n in ("cold_start", "grpo") if (TRAINED_DIR / n / "adapter_config.json").is_file()
+    )
+    router = TRAINED_DIR / "router.json"
+    return adapters, (str(router) if adapters and router.is_file() else None)
 
 
 @dataclass
@@ -98,7 +126,8 @@ class LremReasoner:
         """What writes the reasoning (prompt version, mode, LM, adapters): for cache versioning upstream."""
         from thinkir.models import model_id
 
-        parts = [PROMPT_VERSION, self.config.mode or "auto", model_id(self.config.llm), *self.config.adapters]
+        mode = self.config.mode or "auto"
+        parts = [PROMPT_VERSION, "tidy-v1", mode, model_id(self.config.llm), *self.config.adapters]
         return "lrem:" + "+".join(parts)
 
     # ---- QueryReasoner ------------------------------------------------------------------------
