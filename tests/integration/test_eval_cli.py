@@ -128,3 +128,37 @@ def test_cli_bad_input_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2 and "0 of 4 judged query ids matched 1 query ids" in proc.stderr
+
+
+def test_cli_rerank_with_a_cross_encoder_model_path(tmp_path: Path, tiny_embedder_path: str) -> None:
+    """``--model`` points the cross-encoder reranker at a local model (a fine-tuned teacher, say)."""
+    from sentence_transformers import CrossEncoder
+
+    ce_dir = tmp_path / "ce"
+    CrossEncoder(tiny_embedder_path, num_labels=1, device="cpu").save_pretrained(str(ce_dir))
+    corpus = {
+        json.loads(line)["_id"]: json.loads(line)
+        for line in (TINY_BEIR / "corpus.jsonl").read_text().splitlines()
+        if line
+    }
+    cands = tmp_path / "c.json"
+    cands.write_text(
+        json.dumps(
+            [
+                {
+                    "query_id": "q1",
+                    "query": "vitamin D and bone density",
+                    "hits": [{"docid": d, "content": corpus[d]["text"]} for d in ("d2", "d3", "d1")],
+                }
+            ]
+        )
+    )
+    qrels = str(TINY_BEIR / "qrels" / "test.tsv")
+    run = tmp_path / "run.trec"
+    invoke("eval", "rerank", "--candidates", str(cands), "--qrels", qrels, "--reranker", "cross-encoder",
+           "--model", str(ce_dir), "--run", str(run), "--no-progress")  # fmt: skip
+    ranked = [line.split()[2] for line in run.read_text().splitlines()]
+    assert sorted(ranked) == ["d1", "d2", "d3"]  # all candidates, scored by the given model
+    proc = thinkir("eval", "rerank", "--candidates", str(cands), "--qrels", qrels, "--model", "x",
+                   cache=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "--model applies to cross-encoder" in proc.stderr

@@ -6,6 +6,7 @@ Human-readable lines go first; the last line on stdout is the contract JSON obje
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -81,17 +82,31 @@ def rerank(
     dataset: str = typer.Option(None, "--dataset", help="Dataset name in the report [default: folder name]."),
     out: Path = typer.Option(None, "--out", help="Write per-query results (JSON)."),
     run: Path = typer.Option(None, "--run", help="Write the reranked run (TREC format)."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="cross-encoder: its model (id or path); dear-pointwise / dear-listwise: the adapter folder or id.",
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress bars."),
 ) -> None:
     """Rerank a candidate file with a named reranker and score it."""
     from thinkir.cli.search import _alias
+    from thinkir.errors import InputError
     from thinkir.evals.rerank import evaluate_rerank
+    from thinkir.rerank import load_reranker
 
     settings = get_settings(progress=False if no_progress else None)
+    name = _alias(reranker)
+    chosen: str | Any = name
+    if model is not None:
+        key = {"cross-encoder": "model", "dear-pointwise": "adapter", "dear-listwise": "adapter"}.get(name)
+        if key is None:
+            raise InputError(f"--model applies to cross-encoder, dear-pointwise and dear-listwise, not {name!r}")
+        chosen = load_reranker(name, **{key: model})
     outcome = evaluate_rerank(
         candidates,
         qrels,
-        _alias(reranker),
+        chosen,
         depth=depth,
         measures=measures,
         dataset=dataset,

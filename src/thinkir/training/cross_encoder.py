@@ -52,6 +52,7 @@ class CrossEncoderTrainConfig:
     lr: float = 3e-5
     warmup_ratio: float = 0.1
     scale: int = 10  # logit scale of the softmax loss
+    bf16: bool = False  # bf16 mixed precision (CUDA, or CPUs with AVX512-BF16 / AMX)
     seed: int = 13
     device: str | None = None
     log_every: int = 20
@@ -140,6 +141,7 @@ def train(cfg: CrossEncoderTrainConfig) -> Path:
         seed=cfg.seed,
         report_to=[],
         use_cpu=not device.startswith("cuda"),
+        bf16=cfg.bf16,
         dataloader_drop_last=True,
     )
     t0 = time.perf_counter()
