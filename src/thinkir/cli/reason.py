@@ -67,7 +67,12 @@ def train_reasoner(
 def reason(
     query: str = typer.Argument(..., help="The query to write a keyword reasoning for."),
     llm: str = typer.Option("smollm2-135m", "--llm", help="Registry key, HF id or path of the LREM LM."),
-    adapters: str = typer.Option("", "--adapters", help="Comma-separated LoRA adapter folders, merged in order."),
+    adapters: str = typer.Option(
+        None,
+        "--adapters",
+        help="Comma-separated LoRA adapter folders, merged in order [default: the packaged SmolLM2 reasoner; "
+        '"" for none].',
+    ),
     device: str = typer.Option(None, "--device", help="cpu | cuda | auto."),
 ) -> None:
     """Print the keyword reasoning (``<think> … </think>``) the LREM model writes for a query."""
@@ -76,5 +81,11 @@ def reason(
 
     if not query.strip():
         raise InputError("the query is empty")
-    lm = LremLM.load(llm, adapters=[a for a in adapters.split(",") if a], device=device)
+    if adapters is None:
+        from thinkir.retrieval.reasoning.reasoner import packaged_reasoner
+
+        chosen = list(packaged_reasoner()[0]) if llm == "smollm2-135m" else []
+    else:
+        chosen = [a for a in adapters.split(",") if a]
+    lm = LremLM.load(llm, adapters=chosen, device=device)
     typer.echo(lm.generate([query])[0][0].text)
