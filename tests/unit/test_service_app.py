@@ -313,3 +313,19 @@ def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
     r = client.post("/v1/search", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413, r.text
     assert r.json()["error"]["type"] == "payload_too_large"
+
+
+def test_info_lists_dear_only_with_adapters(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thinkir.rerank import dear
+
+    monkeypatch.delenv("THINKIR_DEAR_POINTWISE_ADAPTER", raising=False)
+    monkeypatch.delenv("THINKIR_DEAR_LISTWISE_ADAPTER", raising=False)
+    monkeypatch.setattr(dear, "PACKAGED_ADAPTERS", Path("/nonexistent"))
+    options = client.get("/v1/info").json()["stages"]["rerank"]
+    assert "identity" in options and not {"pointwise", "dear", "dear-pointwise", "dear-listwise"} & set(options)
+    monkeypatch.setenv("THINKIR_DEAR_POINTWISE_ADAPTER", "some/adapter")  # stage 1 only: not the pair
+    options = client.get("/v1/info").json()["stages"]["rerank"]
+    assert {"pointwise", "dear-pointwise"} <= set(options) and "dear" not in options
+    monkeypatch.setenv("THINKIR_DEAR_LISTWISE_ADAPTER", "some/listwise")
+    options = client.get("/v1/info").json()["stages"]["rerank"]
+    assert {"dear", "dear-listwise"} <= set(options) and len(options) == len(set(options))

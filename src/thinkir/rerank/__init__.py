@@ -64,6 +64,26 @@ def available_rerankers() -> list[str]:
     return sorted(RERANKERS)
 
 
+#: rerankers that need trained adapters before they can run, and which
+_NEEDS_ADAPTERS = {"dear-pointwise": ("pointwise",), "dear-listwise": ("listwise",), "dear": ("pointwise", "listwise")}
+
+
+def reranker_ready(name: str) -> bool:
+    """Whether ``name`` is registered and has what it needs to load (the DeAR rerankers: an adapter set
+    by ``THINKIR_DEAR_*_ADAPTER`` or packaged). Models fetched by id are not checked (no network here)."""
+    from thinkir.errors import StageUnavailableError
+    from thinkir.rerank.dear import default_adapter
+
+    if name not in RERANKERS:
+        return False
+    for stage in _NEEDS_ADAPTERS.get(name, ()):
+        try:
+            default_adapter(stage)
+        except StageUnavailableError:
+            return False
+    return True
+
+
 def load_reranker(name: str, **kwargs: Any) -> Reranker:
     """Build the reranker registered as ``name``.
 
@@ -75,4 +95,4 @@ def load_reranker(name: str, **kwargs: Any) -> Reranker:
     return RERANKERS[name](**kwargs)
 
 
-__all__ = ["RERANKERS", "IdentityReranker", "Reranker", "available_rerankers", "load_reranker"]
+__all__ = ["RERANKERS", "IdentityReranker", "Reranker", "available_rerankers", "load_reranker", "reranker_ready"]

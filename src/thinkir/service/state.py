@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from thinkir.config import Settings
 from thinkir.errors import InputError, StageUnavailableError
 from thinkir.pipeline import SearchPipeline
-from thinkir.rerank import RERANKERS, Reranker, available_rerankers
+from thinkir.rerank import RERANKERS, Reranker, available_rerankers, reranker_ready
 from thinkir.service.admission import Admission
 from thinkir.service.batcher import MicroBatcher
 from thinkir.service.cache import Cache, SingleFlight, build_cache
@@ -129,8 +129,10 @@ class ServiceState:
         return ["never", "auto", "always"] if self.pipeline.reasoner is not None else ["never"]
 
     def available_rerank_options(self) -> list[str]:
-        aliases = [a for a, key in RERANK_ALIASES.items() if key in RERANKERS]
-        return ["none", *aliases, *available_rerankers()]
+        """What ``rerank`` can be now: registered rerankers that have what they need (DeAR: adapters)."""
+        ready = [name for name in available_rerankers() if reranker_ready(name)]
+        aliases = [a for a, key in RERANK_ALIASES.items() if key in ready and a not in ready]
+        return ["none", *aliases, *ready]
 
     def reranker_key(self, rerank: str) -> str:
         """Map a /v1/search ``rerank`` option to a registry key, or refuse naming what exists."""
