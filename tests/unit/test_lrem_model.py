@@ -273,7 +273,7 @@ def test_two_tower_mode_uses_the_index_embedder(tiny_lm_dir: Path, lm: LremLM, t
     index = load_index(tmp_path / "idx", device="cpu")
     reasoner = LremReasoner(ReasonerConfig(mode=None), writer=lm)
     assert reasoner.mode_for(index) == "two_tower"
-    assert reasoner.model_id.startswith("lrem:lrem-v1+auto+")
+    assert reasoner.model_id.startswith("lrem:lrem-v1+tidy-v1+auto+")  # cache keys change with the tidying
     res = SearchPipeline(index, reasoner=reasoner).search("vitamin d", k=2, reason="always")
     assert isinstance(res.trace.reasoning, str) and len(res.candidates) == 2
     unified = LremReasoner(ReasonerConfig(mode="unified"), writer=lm)
