@@ -69,3 +69,16 @@ def test_cross_encoder_teacher_trains_and_compares(tiny_embedder_path: str, tmp_
     assert report["train_groups"] + report["dev_groups"] == len(groups) and report["dev_groups"] > 0
     assert set(report["dev"]) == {f"bi-encoder ({tiny_embedder_path})", "cross-encoder (fine-tuned)"}
     assert all(0.0 <= v["accuracy"] <= 1.0 for v in report["dev"].values())
+
+
+def test_train_commands_log_progress_and_refuse_a_missing_config(tmp_path: Path) -> None:
+    import logging
+
+    from typer.testing import CliRunner
+
+    from thinkir.cli import app
+
+    logging.getLogger("thinkir").setLevel(logging.WARNING)
+    result = CliRunner().invoke(app, ["train", "cross-encoder", "--config", str(tmp_path / "missing.json")])
+    assert result.exit_code != 0 and "config file not found" in str(result.exception or result.output)
+    assert logging.getLogger("thinkir").level == logging.INFO  # training logs steps without -v
