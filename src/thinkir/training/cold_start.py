@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,30 @@ def _optimizer(lm: LremLM, cfg: Any, plan: dict[str, int]) -> tuple[Any, Any]:
     return opt, sched
 
 
+def run_step(
+    lm: LremLM,
+    cfg: Any,
+    loss_fn: Callable[[LremLM, Sequence[LremExample], Any], tuple[Any, dict[str, float]]],
+    batch: Sequence[LremExample],
+    opt: Any,
+    sched: Any,
+    budget: TimeBudget,
+    plan: dict[str, int],
+    log: list[dict[str, float]],
+    step: int,
+    label: str,
+) -> bool:
+    """One optimizer step of an LREM stage (cold start or GRPO): ``loss_fn(lm, batch, cfg)`` gives ``(loss, stats)``
+    under the configured autocast; step, log, refit ``plan["total"]`` to the time budget. True when the
+    budget is spent."""
+    with autocast_for(lm.device, cfg.cpu_bf16):
+        loss, stats = loss_fn(lm, batch, cfg)
+    optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
+    record_step(log, stats, step, plan["total"], budget.start, cfg.log_every, None, label, logger)
+    plan["total"] = budget.refit(step + 1, plan["total"])
+    return budget.exhausted(step + 1, plan["total"])
+
+
 # ---- the cold start -----------------------------------------------------------------------------
 def cold_start_loss(lm: LremLM, rows: Sequence[LremExample], cfg: ColdStartConfig) -> tuple[Any, dict[str, float]]:
     """λ_sft·SFT + λ_nce·InfoNCE on one batch; rows without an item only count in the SFT term."""
@@ -239,13 +263,9 @@ def train_cold_start(cfg: ColdStartConfig) -> Path:
             order += random.sample(range(len(rows)), len(rows))
         batch = [rows[i] for i in order[: cfg.batch_size]]
         del order[: cfg.batch_size]
-        with autocast_for(lm.device, cfg.cpu_bf16):
-            loss, parts = cold_start_loss(lm, batch, cfg)
-        optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        record_step(log, parts, step, plan["total"], budget.start, cfg.log_every, None, "cold start", logger)
+        spent = run_step(lm, cfg, cold_start_loss, batch, opt, sched, budget, plan, log, step, "cold start")
         step += 1
-        plan["total"] = budget.refit(step, plan["total"])
-        if budget.exhausted(step, plan["total"]):
+        if spent:
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "cold_start")
 

@@ -19,30 +19,23 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from thinkir.training.pointwise import StageOneData
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class CrossEncoderTrainConfig:
-    """Arguments of a cross-encoder teacher run (JSON/YAML keys of the same names)."""
+class CrossEncoderTrainConfig(StageOneData):
+    """Arguments of a cross-encoder teacher run (JSON/YAML keys of the same names; the data keys and dev
+    split are stage 1's, :class:`~thinkir.training.pointwise.StageOneData`; only the train split is trained on)."""
 
     output_dir: str = "runs/teacher-ce"
     init_model: str = "minilm"  # registry key, hub id or path; a model without a ranking head gets a fresh one
     compare_with: str | None = "minilm"  # the bi-encoder teacher it is compared with on dev (None: skip)
-    # data: the stage-1 sources and dev split (train split only is trained on)
-    triples: str | None = "../shared/data/msmarco/triples.jsonl"
-    reasoning_dirs: list[str] = field(
-        default_factory=lambda: ["../shared/data/reasoning/listwise-gpt35", "../shared/data/reasoning/listwise-gpt4"]
-    )
-    scifact_dir: str | None = "../shared/data/scifact"
-    cache_dir: str = "runs/cache"
-    n_negatives: int = 3
-    dev_fraction: float = 0.05
-    max_groups: int | None = None
     # training
     max_length: int = 256
     batch_size: int = 16
@@ -53,7 +46,6 @@ class CrossEncoderTrainConfig:
     warmup_ratio: float = 0.1
     scale: int = 10  # logit scale of the softmax loss
     bf16: bool = False  # bf16 mixed precision (CUDA, or CPUs with AVX512-BF16 / AMX)
-    seed: int = 13
     device: str | None = None
     log_every: int = 20
 
@@ -97,24 +89,14 @@ def train(cfg: CrossEncoderTrainConfig) -> Path:
     from thinkir.errors import InputError
     from thinkir.models import REGISTRY, resolve
     from thinkir.training.data_rerank import split_dev
-    from thinkir.training.pointwise import PointwiseTrainConfig, build_groups
+    from thinkir.training.pointwise import build_groups
 
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    data_cfg = PointwiseTrainConfig(
-        triples=cfg.triples,
-        reasoning_dirs=list(cfg.reasoning_dirs),
-        scifact_dir=cfg.scifact_dir,
-        cache_dir=cfg.cache_dir,
-        n_negatives=cfg.n_negatives,
-        dev_fraction=cfg.dev_fraction,
-        max_groups=cfg.max_groups,
-        seed=cfg.seed,
-    )
-    groups = [g for g in build_groups(data_cfg) if len(g.docs) == cfg.n_negatives + 1]
+    groups = [g for g in build_groups(cfg) if len(g.docs) == cfg.n_negatives + 1]
     train_groups, dev_groups = split_dev(groups, cfg.dev_fraction)
     if not train_groups:
         raise InputError("no training groups: check triples / reasoning_dirs / scifact_dir")

@@ -29,9 +29,10 @@ from thinkir.training.cold_start import (
     forward_queries,
     item_batch,
     load_trainable,
+    run_step,
     save_adapter,
 )
-from thinkir.training.loop import TimeBudget, autocast_for, optimizer_step, record_step
+from thinkir.training.loop import TimeBudget
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
 from thinkir.training.lrem_losses import gold_ranks, grpo_advantages, grpo_loss, info_nce, lrem_reward
 
@@ -172,13 +173,9 @@ def train_grpo(cfg: GRPOConfig) -> Path:
             if r.qid not in seen or len(seen) >= n_queries:
                 batch.append(r)
                 seen.add(r.qid)
-        with autocast_for(lm.device, cfg.cpu_bf16):
-            loss, stats = grpo_step_loss(lm, batch, cfg)
-        optimizer_step(loss, opt, sched, [p for p in lm.model.parameters() if p.requires_grad], 1.0)
-        record_step(log, stats, step, plan["total"], budget.start, cfg.log_every, None, "grpo", logger)
+        spent = run_step(lm, cfg, grpo_step_loss, batch, opt, sched, budget, plan, log, step, "grpo")
         step += 1
-        plan["total"] = budget.refit(step, plan["total"])
-        if budget.exhausted(step, plan["total"]):
+        if spent:
             break
     return save_adapter(lm, cfg.out_dir, cfg, log, "grpo")
 

@@ -22,13 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class PointwiseTrainConfig:
-    """Arguments of a stage-1 run (JSON/YAML keys of the same names)."""
+class StageOneData:
+    """The stage-1 training groups and their dev split: read by :func:`build_groups`, shared by the
+    stage-1 trainer and the cross-encoder teacher trainer (the same keys in both configs)."""
 
-    output_dir: str = "runs/dear-pointwise"
-    base_model: str = "smollm2-135m"
-    base_model_name: str | None = None  # recorded in the adapter when base_model is a local copy
-    # data (train splits only)
     triples: str | None = "../shared/data/msmarco/triples.jsonl"
     reasoning_dirs: list[str] = field(
         default_factory=lambda: ["../shared/data/reasoning/listwise-gpt35", "../shared/data/reasoning/listwise-gpt4"]
@@ -38,6 +35,16 @@ class PointwiseTrainConfig:
     n_negatives: int = 3
     dev_fraction: float = 0.05
     max_groups: int | None = None
+    seed: int = 13
+
+
+@dataclass
+class PointwiseTrainConfig(StageOneData):
+    """Arguments of a stage-1 run (JSON/YAML keys of the same names; the data keys: :class:`StageOneData`)."""
+
+    output_dir: str = "runs/dear-pointwise"
+    base_model: str = "smollm2-135m"
+    base_model_name: str | None = None  # recorded in the adapter when base_model is a local copy
     # input
     q_max_len: int = 32
     p_max_len: int = 196
@@ -70,7 +77,6 @@ class PointwiseTrainConfig:
     # bookkeeping
     checkpoint_every: int = 100
     log_every: int = 10
-    seed: int = 13
     device: str | None = None
     dtype: str | None = None
     cpu_bf16: bool = False  # bf16 autocast on the CPU (fp32 master weights; ~2.5x on AVX512-BF16 CPUs)
@@ -78,7 +84,7 @@ class PointwiseTrainConfig:
     progress: bool = True
 
 
-def build_groups(cfg: PointwiseTrainConfig) -> list[Any]:
+def build_groups(cfg: StageOneData) -> list[Any]:
     """All stage-1 training groups of the configured sources (train splits only)."""
     from thinkir.training import data_rerank as data
 
