@@ -112,16 +112,19 @@ def write_run(path: Path, run: dict[str, list[str]], tag: str) -> None:
 
 
 def paired_test(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    from scipy import stats
+    """System ``a`` against ``b`` on their common queries: mean difference, paired t-test and paired
+    randomization test (10,000 sign flips; the project's ``thinkir.evals.significance``)."""
+    import numpy as np
+
+    from thinkir.evals.significance import paired_t_test, randomization_test
 
     qs = sorted(set(a) & set(b))
-    x, y = [a[q] for q in qs], [b[q] for q in qs]
-    if len(qs) < 2 or x == y:
-        return {"n": len(qs), "p_ttest": 1.0}
+    x, y = np.array([a[q] for q in qs]), np.array([b[q] for q in qs])
     return {
         "n": len(qs),
-        "mean_diff": round(sum(xi - yi for xi, yi in zip(x, y, strict=True)) / len(qs), 4),
-        "p_ttest": float(stats.ttest_rel(x, y).pvalue),
+        "mean_diff": round(float((x - y).mean()), 4) if qs else 0.0,
+        "p_ttest": paired_t_test(y, x),
+        "p_randomization": randomization_test(y, x),
     }
 
 
@@ -156,16 +159,33 @@ def cmd_prep(args: argparse.Namespace) -> None:
     print(json.dumps({"cache": str(cache), "files": sorted(p.name for p in cache.iterdir())}))  # noqa: T201
 
 
-def cmd_run(args: argparse.Namespace) -> None:
+def read_run(path: Path) -> dict[str, list[str]]:
+    """A TREC run file back into ranked doc ids per query (by rank)."""
+    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        q, _, d, rank, *_ = line.split()
+        rows[q].append((int(rank), d))
+    return {q: [d for _, d in sorted(ds)] for q, ds in rows.items()}
+
+
+def depth_for(spec: str | None, name: str) -> int | None:
+    """``--depth``: one number for every dataset, or ``name=N`` pairs (``scifact=30,dl19=100``)."""
+    if not spec:
+        return None
+    if "=" not in spec:
+        return int(spec)
+    pairs = dict(part.split("=", 1) for part in spec.split(","))
+    return int(pairs[name]) if name in pairs else None
+
+
+def load_stages(args: argparse.Namespace) -> tuple[object | None, object | None, str]:
+    """The stage-1 and stage-2 rerankers asked for (one shared base model when both are) and the device."""
     import torch
 
-    from thinkir.rerank.dear import load_dear
-    from thinkir.training.teacher import TeacherCache
+    from thinkir.rerank.listwise import ListwiseReranker
+    from thinkir.rerank.pointwise import DearPointwiseReranker
 
-    out = Path(args.out)
-    runs_dir = Path(args.runs_dir) if args.runs_dir else out / "runs"  # only runs.tar.gz needs to be in out
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    t_all = time.perf_counter()
+    dtype = getattr(torch, args.dtype) if args.dtype else None
     overrides = {
         k: v
         for k, v in {
@@ -176,21 +196,57 @@ def cmd_run(args: argparse.Namespace) -> None:
         }.items()
         if v
     }
-    t0 = time.perf_counter()
-    dear = load_dear(args.pointwise, args.listwise, args.base_model, args.device, args.stage2_depth, **overrides)
-    if args.score_batch:
+    pointwise = listwise = None
+    if args.pointwise and args.listwise and not args.stage1_from:
+        from thinkir.rerank.dear import load_dear
+
+        dear = load_dear(
+            args.pointwise, args.listwise, args.base_model, args.device, args.stage2_depth, dtype=dtype, **overrides
+        )
+        pointwise, listwise = dear.pointwise, dear.listwise
+    else:
+        if args.pointwise and not args.stage1_from:
+            pointwise = DearPointwiseReranker.from_pretrained(args.pointwise, args.base_model, args.device, dtype)
+        if args.listwise:
+            from dataclasses import asdict
+
+            from thinkir.rerank.listwise import ListwiseSettings
+
+            listwise = ListwiseReranker.from_pretrained(args.listwise, args.base_model, args.device, dtype)
+            if overrides:
+                listwise.settings = ListwiseSettings(**{**asdict(listwise.settings), **overrides})
+    if pointwise is not None and args.score_batch:
         from dataclasses import replace
 
-        dear.pointwise.settings = replace(dear.pointwise.settings, batch_size=args.score_batch)
+        pointwise.settings = replace(pointwise.settings, batch_size=args.score_batch)
+    host = (pointwise or listwise).host  # type: ignore[union-attr]
+    device = torch.cuda.get_device_name(0) if host.device.startswith("cuda") else "cpu"
+    return pointwise, listwise, device
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    import torch
+
+    from thinkir.training.teacher import TeacherCache
+
+    if not (args.pointwise or args.stage1_from):
+        raise SystemExit("error: give --pointwise ADAPTER, or --stage1-from an earlier run's OUT")
+    out = Path(args.out)
+    runs_dir = Path(args.runs_dir) if args.runs_dir else out / "runs"  # only runs.tar.gz needs to be in out
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+    t0 = time.perf_counter()
+    pointwise, listwise, device_name = load_stages(args)
     load_s = time.perf_counter() - t0
-    device_name = torch.cuda.get_device_name(0) if dear.pointwise.host.device.startswith("cuda") else "cpu"
+    prev = json.loads((Path(args.stage1_from) / "eval_summary.json").read_text()) if args.stage1_from else None
+    host = (pointwise or listwise).host  # type: ignore[union-attr]
     summary: dict = {
         "device": device_name,
-        "base_model": dear.pointwise.host.base_model_name,
-        "listwise_settings": vars(dear.listwise.settings)
-        if hasattr(dear.listwise.settings, "__dict__")
-        else str(dear.listwise.settings),
-        "stage2_depth": args.stage2_depth,
+        "dtype": str(host.dtype),
+        "base_model": host.base_model_name,
+        "listwise_settings": vars(listwise.settings) if listwise is not None else None,
+        "stage2_depth": args.stage2_depth if listwise is not None else None,
+        "stage1_from": args.stage1_from,
         "load_seconds": round(load_s, 1),
         "datasets": {},
     }
@@ -201,8 +257,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         queries, cands, qrels = load_dataset(name, Path(args.data), Path(args.cache), None)
         if args.max_queries:
             queries, cands = queries[: args.max_queries], cands[: args.max_queries]
-        if args.depth:
-            cands = [c[: args.depth] for c in cands]
+        depth = depth_for(args.depth, name)
+        if depth:
+            cands = [c[: int(depth)] for c in cands]
         runs: dict[str, dict[str, list[str]]] = {
             "bm25": {q.id: [c.doc_id for c in cs] for q, cs in zip(queries, cands, strict=True)}
         }
@@ -218,47 +275,28 @@ def cmd_run(args: argparse.Namespace) -> None:
                 latency["teacher_ms_per_query"] = (time.perf_counter() - t0) * 1000 / len(queries)
             except (ImportError, OSError, ValueError, KeyError, RuntimeError) as err:  # no teacher model here
                 logger.warning("teacher unavailable for %s: %s", name, err)
-        # stage 1, timed per query (one query's candidates at a time)
-        first, times = [], []
-        for q, cs in zip(queries, cands, strict=True):
-            t0 = time.perf_counter()
-            first.append(dear.pointwise.rerank(q, cs))
-            if dear.pointwise.host.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append((time.perf_counter() - t0) * 1000)
-        runs["stage1"] = {r.query.id: r.doc_ids() for r in first}
-        times.sort()
-        latency["stage1_ms_p50"] = times[len(times) // 2]
-        latency["stage1_ms_mean"] = sum(times) / len(times)
-        # stage 2, windows batched across queries (latency amortised per query)
-        before = dear.listwise.stats.as_dict()
-        t0 = time.perf_counter()
-        heads = [list(r.candidates[: args.stage2_depth]) for r in first]
-        second = dear.listwise.rerank_many(queries, heads)
-        latency["stage2_ms_per_query_batched"] = (time.perf_counter() - t0) * 1000 / len(queries)
-        runs["stage1+2"] = {
-            r2.query.id: r2.doc_ids() + r1.doc_ids()[args.stage2_depth :] for r1, r2 in zip(first, second, strict=True)
-        }
-        after = dear.listwise.stats.as_dict()
-        windows = after["windows"] - before["windows"]
-        valid = after["valid"] - before["valid"]
-        if args.latency_queries and name == args.datasets.split(",")[0]:  # unbatched, first dataset only
-            t0 = time.perf_counter()
-            for q, h in list(zip(queries, heads, strict=True))[: args.latency_queries]:
-                dear.listwise.rerank(q, h)
-            latency["stage2_ms_single_query"] = (time.perf_counter() - t0) * 1000 / args.latency_queries
-        ds: dict = {
-            "n_queries": len(queries),
-            "depth": len(cands[0]) if cands else 0,
-            "metrics": {},
-            "stage2": {
-                "windows": windows,
-                "valid_rate": round(valid / windows, 4) if windows else None,
-                "parse_failures": after["failures"] - before["failures"],
-                "example_rationale": (second[0].trace.rationale or "")[:300] if second else "",
-            },
-            "latency_ms": {k: round(v, 2) for k, v in latency.items()},
-        }
+        if prev is not None:  # stage 1 was run before: reuse its ranking and its timings
+            order = read_run(Path(args.stage1_from) / "runs" / f"{name}.stage1.trec")
+            by_id = [{c.doc_id: c for c in cs} for cs in cands]
+            first_lists = [[m[d] for d in order[q.id]] for q, m in zip(queries, by_id, strict=True)]
+            latency.update({k: v for k, v in prev["datasets"][name]["latency_ms"].items() if k.startswith("stage1")})
+        else:  # stage 1, timed per query (one query's candidates at a time)
+            first_lists, times = [], []
+            for q, cs in zip(queries, cands, strict=True):
+                t0 = time.perf_counter()
+                first_lists.append(list(pointwise.rerank(q, cs).candidates))  # type: ignore[union-attr]
+                if host.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            latency["stage1_ms_p50"] = times[len(times) // 2]
+            latency["stage1_ms_mean"] = sum(times) / len(times)
+        runs["stage1"] = {q.id: [c.doc_id for c in fl] for q, fl in zip(queries, first_lists, strict=True)}
+        ds: dict = {"n_queries": len(queries), "depth": len(cands[0]) if cands else 0, "metrics": {}}
+        if listwise is not None:
+            ds["stage2"], latency2, runs["stage1+2"] = run_stage2(args, listwise, name, queries, first_lists)
+            latency.update(latency2)
+        ds["latency_ms"] = {k: round(v, 2) for k, v in latency.items()}
         per_q: dict[str, dict[str, float]] = {}
         for system, run in runs.items():
             write_run(runs_dir / f"{name}.{system.replace('+', '_')}.trec", run, system)
@@ -267,11 +305,12 @@ def cmd_run(args: argparse.Namespace) -> None:
                 ds["metrics"].setdefault(system, {})[f"nDCG@{k}"] = round(sum(vals.values()) / len(vals), 4)
                 if k == 10:
                     per_q[system] = vals
-        ds["significance_nDCG@10"] = {
-            "stage1_vs_bm25": paired_test(per_q["stage1"], per_q["bm25"]),
-            "stage1+2_vs_stage1": paired_test(per_q["stage1+2"], per_q["stage1"]),
-            **({"stage1_vs_teacher": paired_test(per_q["stage1"], per_q["teacher"])} if "teacher" in per_q else {}),
-        }
+        sig = {"stage1_vs_bm25": paired_test(per_q["stage1"], per_q["bm25"])}
+        if "teacher" in per_q:
+            sig["stage1_vs_teacher"] = paired_test(per_q["stage1"], per_q["teacher"])
+        if "stage1+2" in per_q:
+            sig["stage1+2_vs_stage1"] = paired_test(per_q["stage1+2"], per_q["stage1"])
+        ds["significance_nDCG@10"] = sig
         ds["seconds"] = round(time.perf_counter() - t_ds, 1)
         summary["datasets"][name] = ds
         logger.info(
@@ -280,7 +319,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             json.dumps(
                 {
                     "metrics": ds["metrics"],
-                    "stage2": ds["stage2"]["valid_rate"],
+                    "stage2": ds.get("stage2", {}).get("valid_rate"),
                     "latency": ds["latency_ms"],
                     "seconds": ds["seconds"],
                 }
@@ -292,6 +331,37 @@ def cmd_run(args: argparse.Namespace) -> None:
         tar.add(runs_dir, arcname="runs")
     (out / "eval_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({n: d["metrics"] for n, d in summary["datasets"].items()}))  # noqa: T201
+
+
+def run_stage2(
+    args: argparse.Namespace, listwise: object, name: str, queries: list, first_lists: list[list]
+) -> tuple[dict, dict[str, float], dict[str, list[str]]]:
+    """Stage 2 over each query's stage-1 head: windows batched across queries (latency amortised per query)."""
+    latency: dict[str, float] = {}
+    before = listwise.stats.as_dict()  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    heads = [fl[: args.stage2_depth] for fl in first_lists]
+    second = listwise.rerank_many(queries, heads)  # type: ignore[attr-defined]
+    latency["stage2_ms_per_query_batched"] = (time.perf_counter() - t0) * 1000 / len(queries)
+    run = {
+        r2.query.id: r2.doc_ids() + [c.doc_id for c in fl[args.stage2_depth :]]
+        for r2, fl in zip(second, first_lists, strict=True)
+    }
+    after = listwise.stats.as_dict()  # type: ignore[attr-defined]
+    windows = after["windows"] - before["windows"]
+    valid = after["valid"] - before["valid"]
+    if args.latency_queries and name == args.datasets.split(",")[0]:  # unbatched, first dataset only
+        t0 = time.perf_counter()
+        for q, h in list(zip(queries, heads, strict=True))[: args.latency_queries]:
+            listwise.rerank(q, h)  # type: ignore[attr-defined]
+        latency["stage2_ms_single_query"] = (time.perf_counter() - t0) * 1000 / args.latency_queries
+    stage2 = {
+        "windows": windows,
+        "valid_rate": round(valid / windows, 4) if windows else None,
+        "parse_failures": after["failures"] - before["failures"],
+        "example_rationale": (second[0].trace.rationale or "")[:300] if second else "",
+    }
+    return stage2, latency, run
 
 
 def main() -> None:
@@ -309,15 +379,17 @@ def main() -> None:
     r.add_argument("--cache", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--runs-dir", default=None, help="where the .trec run files go [OUT/runs]")
-    r.add_argument("--pointwise", required=True)
-    r.add_argument("--listwise", required=True)
+    r.add_argument("--pointwise", default=None, help="stage-1 adapter (path or id)")
+    r.add_argument("--listwise", default=None, help="stage-2 adapter; without it stage 2 is skipped")
+    r.add_argument("--stage1-from", default=None, help="OUT of an earlier run: reuse its stage-1 rankings")
+    r.add_argument("--dtype", default=None, help="model dtype, e.g. bfloat16 (default: fp32 on CPU)")
     r.add_argument("--base-model", default=None)
     r.add_argument("--device", default=None)
     r.add_argument("--teacher", default="minilm")
     r.add_argument("--teacher-path", default=None, help="teacher weights folder (cache keys stay --teacher)")
     r.add_argument("--datasets", default="dl19,covid,scifact")
     r.add_argument("--max-queries", type=int, default=None, help="tiny smoke runs only")
-    r.add_argument("--depth", type=int, default=None, help="cut the first stage (tiny smoke runs only)")
+    r.add_argument("--depth", default=None, help="cut the first stage per dataset, e.g. scifact=30")
     r.add_argument("--stage2-depth", type=int, default=30)
     r.add_argument("--window", type=int, default=None)
     r.add_argument("--step", type=int, default=None)

@@ -162,3 +162,42 @@ def test_two_stages_share_one_base_and_rerank(trained: dict[str, Path]) -> None:
         p.rerank(Query("q1", "what causes fever"), cands).doc_ids()
         == dear.pointwise.rerank(Query("q1", "what causes fever"), cands).doc_ids()
     )
+
+
+def test_eval_script_runs_stage1_then_stage2_from_its_rankings(
+    trained: dict[str, Path], shared_data: Path, tmp_path: Path
+) -> None:
+    """scripts/dear_eval.py: a stage-1 run, then stage 2 over its saved rankings (the CPU split)."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "dear_eval.py"
+    spec = importlib.util.spec_from_file_location("dear_eval_script", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    common = ["--data", str(shared_data), "--cache", str(tmp_path / "cache"), "--teacher", ""]
+    common += ["--datasets", "dl19", "--max-queries", "2", "--depth", "dl19=6", "--device", "cpu"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    import sys
+
+    argv = sys.argv
+    try:
+        sys.argv = ["dear_eval", "run", *common, "--out", str(one), "--pointwise", str(trained["pointwise"])]
+        mod.main()
+        sys.argv = ["dear_eval", "run", *common, "--out", str(two), "--stage1-from", str(one)]
+        sys.argv += ["--listwise", str(trained["listwise"]), "--stage2-depth", "4", "--latency-queries", "0"]
+        mod.main()
+    finally:
+        sys.argv = argv
+    first = json.loads((one / "eval_summary.json").read_text())["datasets"]["dl19"]
+    second = json.loads((two / "eval_summary.json").read_text())["datasets"]["dl19"]
+    assert set(first["metrics"]) == {"bm25", "stage1"} and "stage2" not in first
+    assert set(second["metrics"]) == {"bm25", "stage1", "stage1+2"}
+    assert second["metrics"]["stage1"] == first["metrics"]["stage1"]  # reused, not rescored
+    assert second["latency_ms"]["stage1_ms_p50"] == first["latency_ms"]["stage1_ms_p50"]
+    assert second["stage2"]["windows"] == 2 * 2  # 2 queries; 4 head candidates, window 3, step 2: 2 windows each
+    runs1 = mod.read_run(two / "runs" / "dl19.stage1.trec")
+    runs12 = mod.read_run(two / "runs" / "dl19.stage1_2.trec")
+    for q, ranked in runs1.items():
+        assert len(ranked) == 6 and sorted(runs12[q]) == sorted(ranked)
+        assert runs12[q][4:] == ranked[4:]  # stage 2 only reorders the stage-1 head
+    assert "stage1+2_vs_stage1" in second["significance_nDCG@10"]

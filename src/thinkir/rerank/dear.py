@@ -346,6 +346,7 @@ def load_dear(
     base_model: str | None = None,
     device: str | None = None,
     listwise_depth: int = 30,
+    dtype: Any = None,
     **listwise_overrides: Any,
 ) -> DearReranker:
     """Both stages on one base model: load the two adapters into one :class:`AdapterHost`."""
@@ -360,7 +361,7 @@ def load_dear(
     base = base_model or meta["thinkir"].get("base_model") or meta.get("base_model_name_or_path")
     if not base:
         raise InputError(f"{p_dir} names no base model; pass base_model")
-    host = AdapterHost(base, device=device)
+    host = AdapterHost(base, device=device, dtype=dtype)
     host.load_adapter(p_dir, POINTWISE_ADAPTER)
     host.load_adapter(l_dir, LISTWISE_ADAPTER)
     settings = ListwiseSettings.from_meta(host.metas[LISTWISE_ADAPTER])
