@@ -198,10 +198,17 @@ class TeacherCache:
         ]
 
     def save(self) -> None:
+        """Write the scores atomically, merged with what other processes saved meanwhile (file lock)."""
+        from filelock import FileLock
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(self.scores))
-        tmp.replace(self.path)
+        with FileLock(str(self.path) + ".lock"):
+            if self.path.is_file():
+                on_disk = json.loads(self.path.read_text())
+                self.scores = {**on_disk, **self.scores}
+            tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
+            tmp.write_text(json.dumps(self.scores))
+            tmp.replace(self.path)
 
 
 __all__ = ["TEACHER_KINDS", "Teacher", "TeacherCache", "load_teacher", "pair_key"]
