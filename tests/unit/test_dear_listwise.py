@@ -164,6 +164,24 @@ def test_two_stages_share_one_base_and_rerank(trained: dict[str, Path]) -> None:
     )
 
 
+def test_dear_dtype_env_loads_the_stages_in_bf16(trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from thinkir.errors import StageUnavailableError
+    from thinkir.rerank import load_reranker
+
+    monkeypatch.setenv("THINKIR_DEAR_DTYPE", "bfloat16")
+    p = load_reranker("dear-pointwise", adapter=str(trained["pointwise"]), device="cpu")
+    import torch
+
+    assert p.host.dtype == torch.bfloat16 and next(p.host.base.parameters()).dtype == torch.bfloat16
+    scores = p.score("what causes fever", ["Fever is caused by infection.", "Paris is in France."])
+    assert all(isinstance(s, float) and s == s for s in scores)  # finite floats from the fp32 head
+    monkeypatch.setenv("THINKIR_DEAR_DTYPE", "float32")
+    assert load_reranker("dear-pointwise", adapter=str(trained["pointwise"]), device="cpu").host.dtype == torch.float32
+    monkeypatch.setenv("THINKIR_DEAR_DTYPE", "bf17")
+    with pytest.raises(StageUnavailableError, match="bfloat16"):
+        load_reranker("dear-pointwise", adapter=str(trained["pointwise"]), device="cpu")
+
+
 def test_eval_script_runs_stage1_then_stage2_from_its_rankings(
     trained: dict[str, Path], shared_data: Path, tmp_path: Path
 ) -> None:
