@@ -238,7 +238,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     pointwise, listwise, device_name = load_stages(args)
     load_s = time.perf_counter() - t0
-    prev = json.loads((Path(args.stage1_from) / "eval_summary.json").read_text()) if args.stage1_from else None
+    prev_file = Path(args.stage1_from) / "eval_summary.json" if args.stage1_from else None
+    prev = json.loads(prev_file.read_text()) if prev_file and prev_file.is_file() else {"datasets": {}}
     host = (pointwise or listwise).host  # type: ignore[union-attr]
     summary: dict = {
         "device": device_name,
@@ -275,11 +276,12 @@ def cmd_run(args: argparse.Namespace) -> None:
                 latency["teacher_ms_per_query"] = (time.perf_counter() - t0) * 1000 / len(queries)
             except (ImportError, OSError, ValueError, KeyError, RuntimeError) as err:  # no teacher model here
                 logger.warning("teacher unavailable for %s: %s", name, err)
-        if prev is not None:  # stage 1 was run before: reuse its ranking and its timings
+        if args.stage1_from:  # stage 1 was run before: reuse its ranking and its timings
             order = read_run(Path(args.stage1_from) / "runs" / f"{name}.stage1.trec")
             by_id = [{c.doc_id: c for c in cs} for cs in cands]
             first_lists = [[m[d] for d in order[q.id]] for q, m in zip(queries, by_id, strict=True)]
-            latency.update({k: v for k, v in prev["datasets"][name]["latency_ms"].items() if k.startswith("stage1")})
+            prev_latency = prev["datasets"].get(name, {}).get("latency_ms", {})
+            latency.update({k: v for k, v in prev_latency.items() if k.startswith("stage1")})
         else:  # stage 1, timed per query (one query's candidates at a time)
             first_lists, times = [], []
             for q, cs in zip(queries, cands, strict=True):
@@ -313,6 +315,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         ds["significance_nDCG@10"] = sig
         ds["seconds"] = round(time.perf_counter() - t_ds, 1)
         summary["datasets"][name] = ds
+        (out / "eval_summary.json").write_text(json.dumps(summary, indent=2))  # after every dataset
         logger.info(
             "%s: %s",
             name,
@@ -359,6 +362,10 @@ def run_stage2(
         "windows": windows,
         "valid_rate": round(valid / windows, 4) if windows else None,
         "parse_failures": after["failures"] - before["failures"],
+        "forced": after["forced"] - before["forced"],  # reasoning hit max_new_tokens: </think> appended
+        "valid_rate_unforced": round((valid - (after["forced_valid"] - before["forced_valid"])) / windows, 4)
+        if windows
+        else None,
         "example_rationale": (second[0].trace.rationale or "")[:300] if second else "",
     }
     return stage2, latency, run

@@ -219,3 +219,44 @@ def test_eval_script_runs_stage1_then_stage2_from_its_rankings(
         assert len(ranked) == 6 and sorted(runs12[q]) == sorted(ranked)
         assert runs12[q][4:] == ranked[4:]  # stage 2 only reorders the stage-1 head
     assert "stage1+2_vs_stage1" in second["significance_nDCG@10"]
+
+
+def test_budget_forcing_closes_the_reasoning_and_asks_for_the_ranking(
+    trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window still reasoning when max_new_tokens runs out gets </think> appended and a short second
+    generation; a window that answered is left alone. (The LM is scripted; the forcing logic is real.)"""
+    from thinkir.rerank.listwise import ListwiseReranker
+    from thinkir.types import Candidate, Document, Query
+
+    stage2 = ListwiseReranker.from_pretrained(str(trained["listwise"]), device="cpu")
+    calls: list[tuple[list[list[int]], int | None]] = []
+
+    def scripted(prompts, max_new_tokens=None):  # noqa: ANN001, ANN202
+        calls.append(([list(p) for p in prompts], max_new_tokens))
+        if len(calls) == 1:  # first pass: one window answers, one runs out of budget inside <think>
+            return ["<think>fever first</think>\n[2] > [1] > [3]", "<think>passage [1] mentions fever and [2]"]
+        return ["[3] > [1] > [2]"]
+
+    monkeypatch.setattr(stage2, "generate", scripted)
+    texts, forced = stage2.complete([[1, 2], [3, 4]], [3, 3])
+    assert forced == [False, True]
+    assert texts[0] == "<think>fever first</think>\n[2] > [1] > [3]"
+    assert texts[1] == "<think>passage [1] mentions fever and [2]\n</think>\n[3] > [1] > [2]"
+    (second_prompts, budget) = calls[1]
+    assert budget == stage2.settings.answer_tokens and len(second_prompts) == 1
+    tail = stage2.host.tokenizer.decode(second_prompts[0][2:])
+    assert second_prompts[0][:2] == [3, 4] and tail.endswith("</think>\n")
+
+    calls.clear()
+    monkeypatch.setattr(
+        stage2,
+        "generate",
+        lambda prompts, max_new_tokens=None: (
+            calls.append(([], max_new_tokens)) or ["<think>fever first</think>\n[2] > [1] > [3]"] * len(prompts)
+        ),
+    )
+    docs = [Document(str(i), t) for i, t in enumerate(["a fever", "b", "c"])]
+    ranked = stage2.rerank(Query("q", "fever"), [Candidate(d.id, 0.0, d) for d in docs])
+    assert ranked.doc_ids() == ["1", "0", "2"]  # the first scripted answer ([2] > [1] > [3]) was used
+    assert ranked.trace.notes["forced"] == "0" and len(calls) == 1

@@ -40,6 +40,9 @@ class ListwiseSettings:
     query_tokens: int = 48
     max_new_tokens: int = 96
     batch_size: int = 32
+    #: budget forcing: a window whose reasoning used up ``max_new_tokens`` without closing ``</think>`` gets
+    #: ``</think>`` appended and up to ``answer_tokens`` more tokens for the ranking (0: off)
+    answer_tokens: int = 32
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> ListwiseSettings:
@@ -135,7 +138,7 @@ class ListwiseReranker(Reranker):
         host, _ = load_adapter_host(adapter, LISTWISE_ADAPTER, base_model, device, dtype)
         return cls(host, LISTWISE_ADAPTER)
 
-    def generate(self, prompts: Sequence[list[int]]) -> list[str]:
+    def generate(self, prompts: Sequence[list[int]], max_new_tokens: int | None = None) -> list[str]:
         """Greedy completions for token-id prompts (left-padded batches)."""
         import torch
 
@@ -153,7 +156,7 @@ class ListwiseReranker(Reranker):
                 gen = self.host.causal_lm.generate(
                     input_ids=ids.to(self.host.device),
                     attention_mask=mask.to(self.host.device),
-                    max_new_tokens=self.settings.max_new_tokens,
+                    max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                     do_sample=False,
                     pad_token_id=pad,
                     eos_token_id=tok.eos_token_id,
@@ -161,6 +164,28 @@ class ListwiseReranker(Reranker):
                 for i, row in zip(idx, gen[:, ids.shape[1] :], strict=True):
                     out[i] = str(tok.decode(row, skip_special_tokens=True))
         return out
+
+    def complete(self, prompts: Sequence[list[int]], sizes: Sequence[int]) -> tuple[list[str], list[bool]]:
+        """Generate each window's answer; windows still inside ``<think>`` when ``max_new_tokens`` ran out
+        are forced to answer (``</think>`` appended, ``answer_tokens`` more). Returns texts and forced flags."""
+        texts = self.generate(prompts)
+        forced = [False] * len(texts)
+        if self.settings.answer_tokens <= 0:
+            return texts, forced
+        redo = [
+            i
+            for i, (t, n) in enumerate(zip(texts, sizes, strict=True))
+            if "</think>" not in t.lower() and not parse_ranking(t, n).valid
+        ]
+        if not redo:
+            return texts, forced
+        tok = self.host.tokenizer
+        heads = [texts[i].rstrip() + "\n</think>\n" for i in redo]
+        extended = [[*prompts[i], *tok.encode(h, add_special_tokens=False)] for i, h in zip(redo, heads, strict=True)]
+        tails = self.generate(extended, max_new_tokens=self.settings.answer_tokens)
+        for i, head, tail in zip(redo, heads, tails, strict=True):
+            texts[i], forced[i] = head + tail, True
+        return texts, forced
 
     def rerank_many(self, queries: Sequence[Query], candidates: Sequence[Sequence[Candidate]]) -> list[RankedList]:
         """Slide the windows of all queries in lockstep (one generation batch per window position)."""
@@ -176,12 +201,12 @@ class ListwiseReranker(Reranker):
                 prompts.append(
                     self.prompter.prompt_ids(queries[qi].text, [_text(c.document) for c in current[qi][s:e]])
                 )
-            outputs = self.generate(prompts)
-            for qi, text in zip(todo, outputs, strict=True):
+            outputs, forced = self.complete(prompts, [plans[qi][round_][1] - plans[qi][round_][0] for qi in todo])
+            for qi, text, was_forced in zip(todo, outputs, forced, strict=True):
                 s, e = plans[qi][round_]
                 parsed = parse_ranking(text, e - s)
-                stats[qi].add(parsed)
-                self.stats.add(parsed)
+                stats[qi].add(parsed, was_forced)
+                self.stats.add(parsed, was_forced)
                 if parsed.rationale:
                     rationales[qi].append(parsed.rationale)
                 window = current[qi][s:e]

@@ -87,11 +87,15 @@ class ParseStats:
     windows: int = 0
     valid: int = 0
     failures: int = 0
+    forced: int = 0  # windows that needed budget forcing (``</think>`` appended) to give a ranking
+    forced_valid: int = 0  # of those, how many then gave a valid permutation
 
-    def add(self, parsed: ParsedRanking) -> None:
+    def add(self, parsed: ParsedRanking, forced: bool = False) -> None:
         self.windows += 1
         self.valid += parsed.valid
         self.failures += parsed.failed
+        self.forced += forced
+        self.forced_valid += forced and parsed.valid
 
     @property
     def valid_rate(self) -> float:
@@ -102,6 +106,8 @@ class ParseStats:
             "windows": self.windows,
             "valid": self.valid,
             "failures": self.failures,
+            "forced": self.forced,
+            "forced_valid": self.forced_valid,
             "valid_rate": round(self.valid_rate, 4),
         }
 
