@@ -51,7 +51,15 @@ def test_format_and_stats() -> None:
     stats = ParseStats()
     stats.add(parse_ranking("[1] > [2]", 2))
     stats.add(parse_ranking("nothing", 2))
-    assert stats.as_dict() == {"windows": 2, "valid": 1, "failures": 1, "valid_rate": 0.5}
+    stats.add(parse_ranking("<think>ran out</think>\n[2] > [1]", 2), forced=True)
+    assert stats.as_dict() == {
+        "windows": 3,
+        "valid": 2,
+        "failures": 1,
+        "forced": 1,
+        "forced_valid": 1,
+        "valid_rate": 0.6667,
+    }
 
 
 def test_packaged_templates_validate() -> None:

@@ -318,6 +318,7 @@ def _listwise_scores(head: list[Candidate], tail: list[Candidate]) -> list[Candi
 
 # -- loading the committed (or configured) adapters --------------------------------------------------
 PACKAGED_ADAPTERS = Path(__file__).parent / "adapters"
+_WARNED: set[str] = set()  # stages whose packaged-adapter warning was logged
 ADAPTER_ENV = {"pointwise": "THINKIR_DEAR_POINTWISE_ADAPTER", "listwise": "THINKIR_DEAR_LISTWISE_ADAPTER"}
 
 
@@ -334,8 +335,16 @@ def default_adapter(stage: str) -> str:
     if not (path / "adapter_config.json").is_file():
         raise StageUnavailableError(
             f"no trained DeAR {stage} adapter at {path}; train one with `thinkir train reranker-{stage} "
-            f"--config configs/dear_{stage}_gpu.json` and copy its adapter/ folder there, or set "
+            f"--config configs/dear_{stage}_cpu.json` and copy its adapter/ folder there, or set "
             f"{ADAPTER_ENV[stage]} to an adapter path or hub id"
+        )
+    if stage not in _WARNED:
+        _WARNED.add(stage)
+        logger.warning(
+            "using the packaged DeAR %s adapter: SmolLM2-135M trained for under an hour on 2 CPU cores; it ranks "
+            "below BM25 on DL19 and TREC-COVID (thinkir/rerank/adapters/README.md). Set %s to a stronger adapter.",
+            stage,
+            ADAPTER_ENV[stage],
         )
     return str(path)
 

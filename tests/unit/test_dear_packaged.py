@@ -1,0 +1,65 @@
+"""The DeAR adapters packaged with thinkir: files, formats, sizes, and that the rerankers resolve to them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from thinkir.rerank import reranker_ready
+from thinkir.rerank.dear import PACKAGED_ADAPTERS, default_adapter
+
+STAGES = {"pointwise": "SEQ_CLS", "listwise": "CAUSAL_LM"}
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("THINKIR_DEAR_POINTWISE_ADAPTER", raising=False)
+    monkeypatch.delenv("THINKIR_DEAR_LISTWISE_ADAPTER", raising=False)
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_packaged_adapter_is_complete_and_small(stage: str) -> None:
+    folder = Path(default_adapter(stage))
+    assert folder == PACKAGED_ADAPTERS / stage
+    cfg = json.loads((folder / "adapter_config.json").read_text())
+    assert cfg["task_type"] == STAGES[stage]
+    weights = folder / "adapter_model.safetensors"
+    assert 0 < weights.stat().st_size < 8 * 2**20  # LoRA r 8 in bf16, committed to git
+    meta = json.loads((folder / "thinkir_adapter.json").read_text())
+    assert meta["stage"] == stage and meta["base_model"] == "smollm2-135m"
+    run_cfg = json.loads((folder / "run_config.json").read_text())
+    assert run_cfg["seed"] == 13 and run_cfg["lora_r"] == cfg["r"]
+    assert json.loads((folder / "metrics.json").read_text())["steps"] > 0
+
+
+def test_packaged_pointwise_adapter_carries_its_score_head() -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(PACKAGED_ADAPTERS / "pointwise" / "adapter_model.safetensors"), "pt") as fh:
+        head = [k for k in fh.keys() if k.endswith("score.weight")]  # noqa: SIM118
+        assert head and tuple(fh.get_tensor(head[0]).shape) == (1, 576)  # SmolLM2-135M hidden size
+
+
+def test_dear_rerankers_are_ready_with_the_packaged_adapters() -> None:
+    assert reranker_ready("dear-pointwise") and reranker_ready("dear")
+
+
+def test_readme_names_the_commands_that_made_them() -> None:
+    text = (PACKAGED_ADAPTERS / "README.md").read_text()
+    assert "configs/dear_pointwise_cpu.json" in text and "configs/dear_listwise_cpu.json" in text
+
+
+@pytest.mark.slow
+def test_packaged_stages_rerank_a_dl19_query(shared_data: Path) -> None:
+    """Both packaged stages on the real SmolLM2 (slow: loads the packaged LM)."""
+    from thinkir.rerank.dear import load_dear
+    from thinkir.types import Candidate, Document, Query
+
+    row = json.loads((shared_data / "trec-dl19" / "bm25_top100.json").read_text())[0]
+    cands = [Candidate(str(h["docid"]), 0.0, Document(str(h["docid"]), h["content"])) for h in row["hits"][:10]]
+    dear = load_dear(device="cpu", listwise_depth=5)
+    ranked = dear.rerank(Query("q", row["query"]), cands)
+    assert sorted(ranked.doc_ids()) == sorted(c.doc_id for c in cands)
+    assert int(ranked.trace.notes["windows"]) >= 1
