@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
 START, END = "<!-- dear-report:start -->", "<!-- dear-report:end -->"
-DATASETS = {
-    "dl19": "TREC DL19, BM25 top-100",
-    "covid": "TREC-COVID, BM25 top-20",
-    "scifact": "SciFact test, bm25s top-100",
-}
+DATASETS = {"dl19": "TREC DL19", "covid": "TREC-COVID", "scifact": "SciFact test"}
+FIRST_STAGE = {"dl19": "BM25", "covid": "BM25", "scifact": "bm25s"}
+
+
+def ds_label(name: str, ds: dict) -> str:
+    """``scifact`` -> "SciFact test, bm25s top-30"; a query subset run ``scifact@40q`` says so."""
+    base = name.split("@")[0]
+    text = f"{DATASETS[base]}, {FIRST_STAGE[base]} top-{ds.get('depth', '?')}"
+    return text + (f", first {ds['n_queries']} queries" if "@" in name else "")
+
+
 SYSTEMS = {
     "bm25": "BM25 (first stage)",
     "teacher": "teacher: MiniLM bi-encoder (cosine)",
@@ -37,15 +47,49 @@ PUBLISHED = [
 ]
 
 
+def chance_ndcg(runs_dir: Path, data: Path, names: list[str], shuffles: int = 100) -> dict[str, float]:
+    """Mean nDCG@10 of random orders of each dataset's first-stage candidates (``shuffles`` per query)."""
+    from dear_eval import ndcg_plain, read_run, read_trec_qrels
+
+    out = {}
+    for name in names:
+        path = runs_dir / f"{name}.bm25.trec"
+        if not path.is_file():
+            continue
+        if name == "scifact":
+            from thinkir.training.data_rerank import read_beir_qrels
+
+            qrels = read_beir_qrels(data / "scifact" / "qrels" / "test.tsv")
+        else:
+            qrels = read_trec_qrels(data / ("trec-dl19" if name == "dl19" else "trec-covid") / "qrels.txt")
+        rng, vals = random.Random(0), []
+        for q, docs in read_run(path).items():
+            for _ in range(shuffles):
+                order = docs[:]
+                rng.shuffle(order)
+                vals.append(ndcg_plain(order, qrels.get(q, {}), 10))
+        out[name] = sum(vals) / len(vals)
+    return out
+
+
 def fmt_p(sig: dict | None) -> str:
     if not sig:
         return "—"
     return f"{sig['mean_diff']:+.4f} (p = {sig['p_randomization']:.4f})"
 
 
-def section(summary: dict, pointwise: dict, listwise: dict, p_cfg: dict, l_cfg: dict, cmd: str) -> str:
+def section(
+    summary: dict,
+    pointwise: dict,
+    listwise: dict,
+    p_cfg: dict,
+    l_cfg: dict,
+    cmd: str,
+    chance: dict[str, float],
+    conditions: str = "",
+) -> str:
     ds = summary["datasets"]
-    names = [n for n in DATASETS if n in ds]
+    names = sorted(ds, key=lambda n: (list(DATASETS).index(n.split("@")[0]), n))
     lines = [
         START,
         "",
@@ -78,7 +122,7 @@ def section(summary: dict, pointwise: dict, listwise: dict, p_cfg: dict, l_cfg: 
         "",
         "### Quality (nDCG@10 / nDCG@5, ir-measures)",
         "",
-        "| system | " + " | ".join(f"{DATASETS[n]} (nDCG@10 / @5)" for n in names) + " |",
+        "| system | " + " | ".join(f"{ds_label(n, ds[n])} (nDCG@10 / @5)" for n in names) + " |",
         "|---|" + "---:|" * len(names),
     ]
     for key, label in SYSTEMS.items():
@@ -87,17 +131,25 @@ def section(summary: dict, pointwise: dict, listwise: dict, p_cfg: dict, l_cfg: 
             m = ds[n]["metrics"].get(key)
             cells.append(f"{m['nDCG@10']:.4f} / {m['nDCG@5']:.4f}" if m else "—")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if chance:
+        lines.append(
+            "| random order of the same candidates (mean of 100 shuffles, nDCG@10) | "
+            + " | ".join(f"{chance[n]:.4f}" if n in chance else "—" for n in names)
+            + " |"
+        )
     for label, vals in PUBLISHED:
         lines.append(f"| *published:* {label} | " + " | ".join(vals.get(n, "—") for n in names) + " |")
     lines += [
         "",
-        "Queries: " + ", ".join(f"{DATASETS[n]} {ds[n]['n_queries']}" for n in names) + ". The published rows are "
-        "larger models (and, on TREC-COVID and SciFact, reranking BM25 top-100 rather than this set's top-20 / "
-        "bm25s top-100), shown for scale only.",
+        "Queries: "
+        + ", ".join(f"{ds_label(n, ds[n])}: {ds[n]['n_queries']}" for n in names)
+        + ". The published rows are "
+        "larger models (and, on TREC-COVID and SciFact, rerank BM25 top-100, deeper than the lists here), shown "
+        "for scale only.",
         "",
         "### Significance (nDCG@10 difference; paired randomization test, 10,000 sign flips)",
         "",
-        "| comparison | " + " | ".join(DATASETS[n].split(",")[0] for n in names) + " |",
+        "| comparison | " + " | ".join(ds_label(n, ds[n]) for n in names) + " |",
         "|---|" + "---:|" * len(names),
     ]
     for key, label in (
@@ -110,26 +162,39 @@ def section(summary: dict, pointwise: dict, listwise: dict, p_cfg: dict, l_cfg: 
         "",
         "### Stage 2 output and latency",
         "",
-        "| dataset | windows | valid permutations | parse failures | stage-1 ms / query (p50) | "
-        "stage-2 ms / query (batched) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| dataset | windows | valid permutations | valid without budget forcing | forced windows | "
+        "no id parsed | stage-1 ms / query (p50) | stage-2 ms / query (batched) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    total_w = total_v = 0
+
+    def ms(value: float | None) -> str:
+        return f"{value:,.0f}" if value is not None else "—"
+
+    total_w = total_v = total_u = 0
     for n in names:
-        s2, lat = ds[n].get("stage2", {}), ds[n]["latency_ms"]
+        s2, lat = ds[n].get("stage2") or {}, ds[n]["latency_ms"]
         w = s2.get("windows") or 0
-        total_w += w
-        total_v += round((s2.get("valid_rate") or 0) * w)
+        if w:
+            total_w += w
+            total_v += round(s2["valid_rate"] * w)
+            total_u += round(s2.get("valid_rate_unforced", s2["valid_rate"]) * w)
+
+        def pct(key: str, s2: dict = s2, w: int = w) -> str:
+            return f"{100 * s2[key]:.1f} %" if w and s2.get(key) is not None else "—"
+
         lines.append(
-            f"| {DATASETS[n]} | {w:,} | {100 * (s2.get('valid_rate') or 0):.2f} % | {s2.get('parse_failures', 0)} | "
-            f"{lat.get('stage1_ms_p50', float('nan')):,.0f} | {lat.get('stage2_ms_per_query_batched', float('nan')):,.0f} |"
+            f"| {ds_label(n, ds[n])} | {w:,} | {pct('valid_rate')} | {pct('valid_rate_unforced')} | "
+            f"{s2.get('forced', '—') if w else '—'} | {s2.get('parse_failures', '—') if w else '—'} | "
+            f"{ms(lat.get('stage1_ms_p50'))} | {ms(lat.get('stage2_ms_per_query_batched'))} |"
         )
     if total_w:
-        lines.append(f"| all | {total_w:,} | {100 * total_v / total_w:.2f} % | | | |")
+        lines.append(
+            f"| all | {total_w:,} | {100 * total_v / total_w:.1f} % | {100 * total_u / total_w:.1f} % | | | | |"
+        )
     single = next((d["latency_ms"].get("stage2_ms_single_query") for d in ds.values() if d.get("latency_ms")), None)
     lines += [
         "",
-        f"Stage 1 scores one query's candidates at a time (depth as in the table titles); stage 2 slides a window of "
+        f"{conditions}Stage 1 scores one query's candidates at a time (depth as in the table titles); stage 2 slides a window of "
         f"{summary['listwise_settings']['window_size']} with step {summary['listwise_settings']['step']} back to front "
         f"over the stage-1 top {summary['stage2_depth']}, with the windows of all queries batched"
         + (f"; one query alone takes {single:,.0f} ms" if single else "")
@@ -150,11 +215,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--listwise", required=True, type=Path, help="stage-2 training output folder")
     ap.add_argument("--out", type=Path, default=Path("docs/results_dear.md"))
     ap.add_argument("--command", default="", help="the reproduction commands to print in the section")
+    ap.add_argument("--conditions", default="", help="how the latencies were measured (a sentence)")
+    ap.add_argument("--runs", type=Path, default=None, help="a run's runs/ folder: adds the random-order row")
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="qrels for the random-order row")
     args = ap.parse_args(argv)
     summaries = [json.loads(path.read_text()) for path in args.eval]
     summary = {**summaries[-1], "datasets": {}}
     for one in summaries:  # stage 1 and stage 2 (or datasets) evaluated in separate runs: merge per dataset
         for name, ds in one["datasets"].items():
+            earlier = summary["datasets"].get(name)
+            if earlier and ds["n_queries"] < earlier["n_queries"]:  # a query subset: its own column
+                name = f"{name}@{ds['n_queries']}q"  # noqa: PLW2901
             into = summary["datasets"].setdefault(name, {})
             for key, value in ds.items():
                 if isinstance(value, dict) and isinstance(into.get(key), dict):
@@ -163,13 +234,25 @@ def main(argv: list[str] | None = None) -> None:
                     into[key] = value
     p_m, l_m = (json.loads((d / "metrics.json").read_text()) for d in (args.pointwise, args.listwise))
     p_c, l_c = (json.loads((d / "run_config.json").read_text()) for d in (args.pointwise, args.listwise))
-    text = section(summary, p_m, l_m, p_c, l_c, args.command or "see docs/results_dear.md")
+    chance = chance_ndcg(args.runs, args.data, list(summary["datasets"])) if args.runs else {}
+    text = section(
+        summary,
+        p_m,
+        l_m,
+        p_c,
+        l_c,
+        args.command or "see docs/results_dear.md",
+        chance,
+        args.conditions.strip() + " " if args.conditions else "",
+    )
     page = args.out.read_text() if args.out.is_file() else "# DeAR results\n\n"
     if START in page and END in page:
         page = page[: page.index(START)] + text + page[page.index(END) + len(END) :]
+    elif "\n## " in page:  # before the first section
+        at = page.index("\n## ") + 1
+        page = f"{page[:at]}{text}\n\n{page[at:]}"
     else:
-        head, _, rest = page.partition("\n\n")
-        page = f"{head}\n\n{text}\n\n{rest}"
+        page = f"{page.rstrip()}\n\n{text}\n"
     args.out.write_text(page)
     print(f"wrote {args.out}")  # noqa: T201
 

@@ -295,6 +295,16 @@ def markdown(rows: list[tuple[Benchmark, EvalOutcome]], parity: Parity | None, p
             "",
         ]
     lines += [f"![quality vs latency]({plot_name})", ""]
+    lines += [
+        "## The methods' own results",
+        "",
+        "- DeAR reranking (stage 1, stage 1 + 2, the teacher comparison, significance, latency): "
+        "[results_dear.md](results_dear.md)",
+        "- LREM reasoning retrieval (SciFact, DL19, router curve): [results_lrem.md](results_lrem.md)",
+        "- GREEN NAICS classification: [results_classify.md](results_classify.md)",
+        "- GPU runs: [results_gpu.md](results_gpu.md)",
+        "",
+    ]
     return "\n".join(lines)
 
 
