@@ -105,10 +105,10 @@ def per_query_ndcg(run: dict[str, list[str]], qrels: dict[str, dict[str, int]], 
 
 
 def write_run(path: Path, run: dict[str, list[str]], tag: str) -> None:
-    with path.open("w") as fh:
-        for q, ds in run.items():
-            for i, d in enumerate(ds):
-                fh.write(f"{q} Q0 {d} {i + 1} {len(ds) - i} {tag}\n")
+    """Ranked doc ids per query as a TREC run (``thinkir.evals.runs``; scores are reversed ranks)."""
+    from thinkir.evals.runs import write_run as write_trec
+
+    write_trec(path, {q: [(d, float(len(ds) - i)) for i, d in enumerate(ds)] for q, ds in run.items()}, tag)
 
 
 def paired_test(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
@@ -160,12 +160,10 @@ def cmd_prep(args: argparse.Namespace) -> None:
 
 
 def read_run(path: Path) -> dict[str, list[str]]:
-    """A TREC run file back into ranked doc ids per query (by rank)."""
-    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for line in path.read_text().splitlines():
-        q, _, d, rank, *_ = line.split()
-        rows[q].append((int(rank), d))
-    return {q: [d for _, d in sorted(ds)] for q, ds in rows.items()}
+    """A TREC run file back into ranked doc ids per query (``thinkir.evals.runs.read_run``)."""
+    from thinkir.evals.runs import read_run as read_trec
+
+    return {q: [d for d, _ in pairs] for q, pairs in read_trec(path).items()}
 
 
 def depth_for(spec: str | None, name: str) -> int | None:
@@ -371,7 +369,7 @@ def run_stage2(
     return stage2, latency, run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -405,7 +403,7 @@ def main() -> None:
     r.add_argument("--score-batch", type=int, default=None)
     r.add_argument("--latency-queries", type=int, default=2)
     r.set_defaults(func=cmd_run)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.func(args)
 
 

@@ -195,17 +195,9 @@ def test_eval_script_runs_stage1_then_stage2_from_its_rankings(
     common = ["--data", str(shared_data), "--cache", str(tmp_path / "cache"), "--teacher", ""]
     common += ["--datasets", "dl19", "--max-queries", "2", "--depth", "dl19=6", "--device", "cpu"]
     one, two = tmp_path / "one", tmp_path / "two"
-    import sys
-
-    argv = sys.argv
-    try:
-        sys.argv = ["dear_eval", "run", *common, "--out", str(one), "--pointwise", str(trained["pointwise"])]
-        mod.main()
-        sys.argv = ["dear_eval", "run", *common, "--out", str(two), "--stage1-from", str(one)]
-        sys.argv += ["--listwise", str(trained["listwise"]), "--stage2-depth", "4", "--latency-queries", "0"]
-        mod.main()
-    finally:
-        sys.argv = argv
+    mod.main(["run", *common, "--out", str(one), "--pointwise", str(trained["pointwise"])])
+    second_run = ["run", *common, "--out", str(two), "--stage1-from", str(one)]
+    mod.main([*second_run, "--listwise", str(trained["listwise"]), "--stage2-depth", "4", "--latency-queries", "0"])
     first = json.loads((one / "eval_summary.json").read_text())["datasets"]["dl19"]
     second = json.loads((two / "eval_summary.json").read_text())["datasets"]["dl19"]
     assert set(first["metrics"]) == {"bm25", "stage1"} and "stage2" not in first

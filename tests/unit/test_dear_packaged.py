@@ -63,3 +63,17 @@ def test_packaged_stages_rerank_a_dl19_query(shared_data: Path) -> None:
     ranked = dear.rerank(Query("q", row["query"]), cands)
     assert sorted(ranked.doc_ids()) == sorted(c.doc_id for c in cands)
     assert int(ranked.trace.notes["windows"]) >= 1
+
+
+def test_the_quality_warning_comes_with_loading_not_with_readiness_checks(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from thinkir.rerank import dear
+
+    monkeypatch.setattr(dear, "_WARNED", set())
+    with caplog.at_level("WARNING", logger="thinkir.rerank.dear"):
+        assert reranker_ready("dear")  # /v1/info asks this on every call
+        assert not [r for r in caplog.records if "below BM25" in r.getMessage()]
+        default_adapter("pointwise")
+        default_adapter("pointwise")
+    assert len([r for r in caplog.records if "below BM25" in r.getMessage()]) == 1

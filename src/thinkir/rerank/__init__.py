@@ -103,7 +103,7 @@ def reranker_ready(name: str) -> bool:
         return False
     for stage in _NEEDS_ADAPTERS.get(name, ()):
         try:
-            default_adapter(stage)
+            default_adapter(stage, warn=False)
         except StageUnavailableError:
             return False
     return True

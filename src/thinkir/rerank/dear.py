@@ -322,8 +322,9 @@ _WARNED: set[str] = set()  # stages whose packaged-adapter warning was logged
 ADAPTER_ENV = {"pointwise": "THINKIR_DEAR_POINTWISE_ADAPTER", "listwise": "THINKIR_DEAR_LISTWISE_ADAPTER"}
 
 
-def default_adapter(stage: str) -> str:
-    """Where a stage's adapter is read from: ``$THINKIR_DEAR_{STAGE}_ADAPTER``, else the packaged one."""
+def default_adapter(stage: str, warn: bool = True) -> str:
+    """Where a stage's adapter is read from: ``$THINKIR_DEAR_{STAGE}_ADAPTER``, else the packaged one
+    (``warn``: log once what the packaged adapters measured; readiness checks pass False)."""
     import os
 
     from thinkir.errors import StageUnavailableError
@@ -338,7 +339,7 @@ def default_adapter(stage: str) -> str:
             f"--config configs/dear_{stage}_cpu.json` and copy its adapter/ folder there, or set "
             f"{ADAPTER_ENV[stage]} to an adapter path or hub id"
         )
-    if stage not in _WARNED:
+    if warn and stage not in _WARNED:
         _WARNED.add(stage)
         logger.warning(
             "using the packaged DeAR %s adapter: SmolLM2-135M trained for under an hour on 2 CPU cores; it ranks "
