@@ -170,10 +170,43 @@ def convert_gguf(gguf_path: Path, out_dir: Path, converter: Callable[[Path, Path
     return out_dir
 
 
+#: GGUF metadata keys of the special tokens, and the tokenizer attribute each one sets
+GGUF_SPECIAL_TOKENS = {
+    "tokenizer.ggml.bos_token_id": "bos_token",
+    "tokenizer.ggml.eos_token_id": "eos_token",
+    "tokenizer.ggml.padding_token_id": "pad_token",
+}
+
+
+def gguf_special_tokens(gguf_path: Path) -> dict[str, str]:
+    """The special tokens a GGUF file declares (``{"eos_token": "<|im_end|>", ...}``), read from its metadata.
+
+    transformers' GGUF reader does not always apply them (5.17 made SmolLM2's EOS ``<|im_start|>``; 5.24
+    reads ``<|im_end|>``, as the file says), so the conversion sets them from the file itself.
+    """
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(gguf_path))
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    if tokens is None:
+        return {}
+    out = {}
+    for key, attr in GGUF_SPECIAL_TOKENS.items():
+        field = reader.fields.get(key)
+        if field is None:
+            continue
+        tid = int(field.parts[field.data[0]][0])
+        if 0 <= tid < len(tokens.data):
+            out[attr] = bytes(tokens.parts[tokens.data[tid]]).decode("utf-8")
+    return out
+
+
 def _gguf_to_safetensors(gguf_path: Path, tmp: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    for attr, token in gguf_special_tokens(gguf_path).items():
+        setattr(tokenizer, attr, token)
     model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     # A GGUF-loaded model carries a quantizer that refuses save_pretrained; the weights are already
     # dequantised to plain tensors, so dropping it saves an ordinary checkpoint.

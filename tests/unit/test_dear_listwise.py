@@ -116,6 +116,21 @@ def test_training_writes_adapters_configs_and_checkpoints(trained: dict[str, Pat
     assert l_cfg["task_type"] == "CAUSAL_LM"
 
 
+def test_adapters_record_the_end_token_they_were_trained_with(trained: dict[str, Path]) -> None:
+    from transformers import AutoTokenizer
+
+    from thinkir.rerank.listwise import ListwisePrompter, ListwiseSettings
+
+    for stage in ("pointwise", "listwise"):
+        meta = json.loads((trained[stage] / "thinkir_adapter.json").read_text())
+        assert meta["eos_token"] == "<|im_end|>", stage  # the tiny tokenizer's EOS
+    tok = AutoTokenizer.from_pretrained(str(trained["base"]))
+    other = ListwisePrompter(tok, ListwiseSettings(eos_token="<|im_start|>")).target_ids([2, 1, 3], "why")
+    own = ListwisePrompter(tok, ListwiseSettings()).target_ids([2, 1, 3], "why")
+    assert own[-1] == tok.eos_token_id and other[-1] == tok.convert_tokens_to_ids("<|im_start|>")
+    assert own[:-1] == other[:-1]
+
+
 def test_training_resumes_from_checkpoint(trained: dict[str, Path]) -> None:
     from thinkir.training.listwise import ListwiseTrainConfig, train
 

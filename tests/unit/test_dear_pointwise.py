@@ -57,6 +57,24 @@ def test_last_token_pool_left_and_right_padding() -> None:
     assert last_token_pool(hidden, left)[:, 0].tolist() == [3.0, 7.0]
 
 
+def test_encoder_appends_the_end_token_the_adapter_was_trained_with(base: Path) -> None:
+    """An adapter records its tokenizer's EOS; scoring appends (and pools) that token, not today's EOS."""
+    from transformers import AutoTokenizer
+
+    from thinkir.rerank.pointwise import PointwiseEncoder
+
+    tok = AutoTokenizer.from_pretrained(str(base))
+    im_start, im_end = tok.convert_tokens_to_ids("<|im_start|>"), tok.convert_tokens_to_ids("<|im_end|>")
+    assert tok.eos_token_id == im_end != im_start
+    default = PointwiseEncoder(tok, PointwiseSettings()).encode("q", DOCS)
+    assert {row[-1] for row in default} == {im_end}
+    recorded = PointwiseEncoder(tok, PointwiseSettings(eos_token="<|im_start|>")).encode("q", DOCS)
+    assert {row[-1] for row in recorded} == {im_start}
+    assert [r[:-1] for r in recorded] == [r[:-1] for r in default]
+    with pytest.raises(ValueError, match="not in this tokenizer"):
+        PointwiseEncoder(tok, PointwiseSettings(eos_token="<|nope|>")).encode("q", DOCS)
+
+
 def test_scores_do_not_depend_on_batching(base: Path) -> None:
     host = _trained_like_host(base)
     model = DearPointwiseReranker(host, settings=PointwiseSettings(batch_size=1))

@@ -84,3 +84,26 @@ def test_packaged_smollm2_loads_from_the_cache_fast(tmp_path: Path) -> None:
     ids = tok("The capital of France is", return_tensors="pt")
     with torch.inference_mode():
         torch.testing.assert_close(model(**ids).logits, again(**ids).logits)
+
+
+def test_gguf_special_tokens_come_from_the_file(tmp_path: Path) -> None:
+    """The conversion takes BOS / EOS / PAD from the GGUF metadata (transformers versions disagree)."""
+    gguf = pytest.importorskip("gguf")
+    from thinkir.models import gguf_special_tokens
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "a", "b"])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_pad_token_id(2)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert gguf_special_tokens(path) == {
+        "bos_token": "<|im_start|>",
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|im_end|>",
+    }

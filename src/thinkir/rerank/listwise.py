@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from thinkir.rerank.base import Reranker
 from thinkir.rerank.parse import ParseStats, format_ranking, parse_ranking
+from thinkir.rerank.pointwise import eos_token_id
 from thinkir.rerank.prompts import load_template
 from thinkir.types import Candidate, Document, Query, RankedList, Trace
 
@@ -43,6 +44,8 @@ class ListwiseSettings:
     #: budget forcing: a window whose reasoning used up ``max_new_tokens`` without closing ``</think>`` gets
     #: ``</think>`` appended and up to ``answer_tokens`` more tokens for the ranking (0: off)
     answer_tokens: int = 32
+    #: the end token the adapter was trained with (None: the tokenizer's EOS); generation stops at it
+    eos_token: str | None = None
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> ListwiseSettings:
@@ -110,7 +113,7 @@ class ListwisePrompter:
 
     def target_ids(self, order: Sequence[int], rationale: str) -> list[int]:
         ids = list(self.tokenizer.encode(self.target_text(order, rationale), add_special_tokens=False))
-        eos = self.tokenizer.eos_token_id
+        eos = eos_token_id(self.tokenizer, self.settings.eos_token)
         return [*ids, eos] if eos is not None else ids
 
 
@@ -146,6 +149,8 @@ class ListwiseReranker(Reranker):
 
         tok = self.host.tokenizer
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        # stop at the adapter's end token and at the tokenizer's own
+        stops = sorted({i for i in (eos_token_id(tok, self.settings.eos_token), tok.eos_token_id) if i is not None})
         out: list[str] = [""] * len(prompts)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         bs = self.settings.batch_size
@@ -159,7 +164,7 @@ class ListwiseReranker(Reranker):
                     max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                     do_sample=False,
                     pad_token_id=pad,
-                    eos_token_id=tok.eos_token_id,
+                    eos_token_id=stops or None,
                 )
                 for i, row in zip(idx, gen[:, ids.shape[1] :], strict=True):
                     out[i] = str(tok.decode(row, skip_special_tokens=True))

@@ -36,6 +36,10 @@ class PointwiseSettings:
     p_max_len: int = 196
     append_eos: bool = True
     batch_size: int = 16
+    #: the end token the adapter was trained with, appended and pooled (None: the tokenizer's own). Saved
+    #: because tokenizers of one base model can disagree: transformers 5.17 reads SmolLM2's GGUF with
+    #: ``<|im_start|>`` as EOS, 5.24 with ``<|im_end|>``.
+    eos_token: str | None = None
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> PointwiseSettings:
@@ -43,6 +47,16 @@ class PointwiseSettings:
         if not own:  # a foreign (released) checkpoint: the reference inputs, no extra EOS
             return cls(append_eos=False)
         return cls(**{k: v for k, v in own.items() if k in cls.__dataclass_fields__})
+
+
+def eos_token_id(tokenizer: Any, token: str | None) -> int | None:
+    """Id of the adapter's end token ``token`` (None: the tokenizer's EOS); unknown tokens are an error."""
+    if token is None:
+        return tokenizer.eos_token_id
+    tid = tokenizer.convert_tokens_to_ids(token)
+    if tid is None or (tid == tokenizer.unk_token_id and token != tokenizer.unk_token):
+        raise ValueError(f"the adapter's end token {token!r} is not in this tokenizer's vocabulary")
+    return int(tid)
 
 
 def _clean(text: str) -> str:
@@ -107,7 +121,7 @@ class PointwiseEncoder:
         ]
         enc = self.tokenizer([q] * len(ds), ds, add_special_tokens=True, truncation=False)
         rows = [list(r) for r in enc["input_ids"]]
-        eos = self.tokenizer.eos_token_id
+        eos = eos_token_id(self.tokenizer, self.settings.eos_token)
         if self.settings.append_eos and eos is not None:
             rows = [r if r and r[-1] == eos else [*r, eos] for r in rows]
         return rows

@@ -231,6 +231,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
         }
     adapter_settings = {
         **asdict(settings),
+        "eos_token": settings.eos_token or host.tokenizer.eos_token,  # what this tokenizer appended
         "stage": "listwise",
         "base_model": cfg.base_model_name or host.base_model_name,
     }

@@ -251,6 +251,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
             )
     adapter_settings = {
         **asdict(settings),
+        "eos_token": settings.eos_token or host.tokenizer.eos_token,  # what this tokenizer appended
         "stage": "pointwise",
         "base_model": cfg.base_model_name or host.base_model_name,
         "teacher": cfg.teacher,
