@@ -293,6 +293,8 @@ def cmd_run(args: argparse.Namespace) -> None:
             latency["stage1_ms_mean"] = sum(times) / len(times)
         runs["stage1"] = {q.id: [c.doc_id for c in fl] for q, fl in zip(queries, first_lists, strict=True)}
         ds: dict = {"n_queries": len(queries), "depth": len(cands[0]) if cands else 0, "metrics": {}}
+        if args.max_queries:
+            ds["max_queries"] = args.max_queries  # the first N test queries only
         if listwise is not None:
             ds["stage2"], latency2, runs["stage1+2"] = run_stage2(args, listwise, name, queries, first_lists)
             latency.update(latency2)

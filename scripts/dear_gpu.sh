@@ -15,7 +15,10 @@
 #           [.device/minilm]; without it stage 1 trains without the KL term and the teacher row is absent
 #           (unless DATA/cache already holds its scores)
 #   DEAR_TINY=1  CPU smoke run of the same code paths: 10 steps per stage, 3 queries per dataset
-#   DEAR_TRAIN_SECONDS  training budget per stage [70, from the configs]; DEAR_DATASETS [dl19,covid,scifact]
+#   DEAR_TRAIN_SECONDS  training budget per stage [70, from the configs]; DEAR_S1_SECONDS / DEAR_S2_SECONDS
+#           set one stage's budget; DEAR_DATASETS [dl19,covid,scifact]
+#   DEAR_PARALLEL=1  train the two stages at the same time (one GPU)
+#   DEAR_PHASES  train,eval [both]: `train` alone leaves the adapters in $WORK for a later `eval` call
 # thinkir need not be installed: src/ goes on PYTHONPATH. Needs torch, transformers, peft, scipy;
 # sentence-transformers only for missing teacher scores; ir-measures when present (else the same nDCG).
 set -euo pipefail
@@ -93,30 +96,43 @@ def fix(path, out, extra):
         cfg.update(max_steps=10, batch_size=1, log_every=2, checkpoint_every=5, max_train_seconds=900)
         cfg.update({"max_groups": 20, "n_negatives": 1, "p_max_len": 32} if out == "pointwise" else
                    {"max_examples": 20, "passage_tokens": 16, "max_new_tokens": 16, "dev_windows": 2})
-    if os.environ.get("DEAR_TRAIN_SECONDS"):
-        cfg["max_train_seconds"] = float(os.environ["DEAR_TRAIN_SECONDS"])
+    for var in ("DEAR_TRAIN_SECONDS", "DEAR_S1_SECONDS" if out == "pointwise" else "DEAR_S2_SECONDS"):
+        if os.environ.get(var):
+            cfg["max_train_seconds"] = float(os.environ[var])
     json.dump(cfg, open(f"{work}/{out}.json", "w"), indent=2)
 fix("configs/dear_pointwise_gpu.json", "pointwise", {})
 fix("configs/dear_listwise_gpu.json", "listwise", {})
 PY
 
-stamp "stage 1: train (configs/dear_pointwise_gpu.json)"
-T=$(date +%s)
-$PY -m thinkir.training.pointwise --config "$WORK/pointwise.json"
-S1_TRAIN=$(( $(date +%s) - T ))
-stamp "stage 1 trained in ${S1_TRAIN}s"
-
-stamp "stage 2: train (configs/dear_listwise_gpu.json)"
-T=$(date +%s)
-$PY -m thinkir.training.listwise --config "$WORK/listwise.json"
-S2_TRAIN=$(( $(date +%s) - T ))
-stamp "stage 2 trained in ${S2_TRAIN}s"
+PHASES=",${DEAR_PHASES:-train,eval},"
+S1_TRAIN=0 S2_TRAIN=0
+if [[ $PHASES == *",train,"* ]]; then
+# the two stages share nothing until evaluation: DEAR_PARALLEL=1 trains them side by side (a 135M model
+# leaves the GPU mostly idle), each process timing itself
+train_stage() {  # stage-number module config
+  local t; t=$(date +%s)
+  stamp "stage $1: train ($3)"
+  $PY -m "thinkir.training.$2" --config "$WORK/$2.json" || return $?
+  echo $(( $(date +%s) - t )) > "$WORK/$2.seconds"
+  stamp "stage $1 trained in $(cat "$WORK/$2.seconds")s"
+}
+if [ "${DEAR_PARALLEL:-0}" = "1" ]; then
+  train_stage 2 listwise configs/dear_listwise_gpu.json & S2_PID=$!
+  train_stage 1 pointwise configs/dear_pointwise_gpu.json
+  wait $S2_PID
+else
+  train_stage 1 pointwise configs/dear_pointwise_gpu.json
+  train_stage 2 listwise configs/dear_listwise_gpu.json
+fi
+S1_TRAIN=$(cat "$WORK/pointwise.seconds") S2_TRAIN=$(cat "$WORK/listwise.seconds")
 
 # one archive per stage: each file that comes back from the GPU machine must stay under 16 MiB
 for stage in pointwise listwise; do
   tar czf "$OUT/dear_${stage}_adapter.tar.gz" -C "$WORK" "$stage/adapter" "$stage/run_config.json" "$stage/metrics.json"
 done
 ls -l "$OUT"/dear_*_adapter.tar.gz
+fi
+[[ $PHASES == *",eval,"* ]] || { stamp "done (train only)"; exit 0; }
 
 stamp "evaluate"
 T=$(date +%s)
@@ -125,7 +141,7 @@ if [ "$TINY" = "1" ]; then
 else
   EVAL_ARGS=(--gen-batch 256 --score-batch 128 --latency-queries 1)
 fi
-$PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --runs-dir "$WORK/runs" \
+$PY scripts/dear_eval.py run --data "$DATA" --cache "$CACHE" --out "$OUT" --runs-dir "$OUT/runs" \
   --base-model "$MODEL" --datasets "${DEAR_DATASETS:-dl19,covid,scifact}" \
   --pointwise "$WORK/pointwise/adapter" --listwise "$WORK/listwise/adapter" \
   ${TEACHER_PATH:+--teacher-path "$TEACHER_PATH"} "${EVAL_ARGS[@]}"
@@ -140,6 +156,7 @@ summary = {
     "seconds": {"stage1_train": int(s1), "stage2_train": int(s2), "eval": int(ev), "total": int(total)},
     "stage1_training": {k: v for k, v in json.load(open(f"{work}/pointwise/metrics.json")).items() if k != "log"},
     "stage2_training": {k: v for k, v in json.load(open(f"{work}/listwise/metrics.json")).items() if k != "log"},
+    "note": "seconds of a stage are 0 when it ran in an earlier call (DEAR_PHASES)",
     "eval": ev_sum,
 }
 json.dump(summary, open(f"{out}/dear_summary.json", "w"), indent=2)
