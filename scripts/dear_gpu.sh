@@ -15,7 +15,7 @@
 #           [.device/minilm]; without it stage 1 trains without the KL term and the teacher row is absent
 #           (unless DATA/cache already holds its scores)
 #   DEAR_TINY=1  CPU smoke run of the same code paths: 10 steps per stage, 3 queries per dataset
-#   DEAR_TRAIN_SECONDS  training budget per stage [70, from the configs]; DEAR_S1_SECONDS / DEAR_S2_SECONDS
+#   DEAR_TRAIN_SECONDS  training budget per stage [the configs: 200 and 150]; DEAR_S1_SECONDS / DEAR_S2_SECONDS
 #           set one stage's budget; DEAR_DATASETS [dl19,covid,scifact]
 #   DEAR_PARALLEL=1  train the two stages at the same time (one GPU)
 #   DEAR_PHASES  train,eval [both]: `train` alone leaves the adapters in $WORK for a later `eval` call
