@@ -145,9 +145,8 @@ def section(
         "",
         "Queries: "
         + ", ".join(f"{ds_label(n, ds[n])}: {ds[n]['n_queries']}" for n in names)
-        + ". The published rows are "
-        "larger models (and, on TREC-COVID and SciFact, rerank BM25 top-100, deeper than the lists here), shown "
-        "for scale only.",
+        + ". The published rows are larger models (on TREC-COVID they rerank BM25 top-100, deeper than the "
+        "top-20 here), shown for scale only.",
         "",
         "### Significance (nDCG@10 difference; paired randomization test, 10,000 sign flips)",
         "",
@@ -201,7 +200,7 @@ def section(
         f"over the stage-1 top {summary['stage2_depth']}, with the windows of all queries batched"
         + (f"; one query alone takes {single:,.0f} ms" if single else "")
         + ". Example rationale (first DL19 query): "
-        f"“{ds[names[0]].get('stage2', {}).get('example_rationale', '').strip()[:240]}”",
+        f"“{' '.join(ds[names[0]].get('stage2', {}).get('example_rationale', '').split())[:240]}”",
         "",
         END,
     ]
