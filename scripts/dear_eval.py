@@ -180,10 +180,11 @@ def load_stages(args: argparse.Namespace) -> tuple[object | None, object | None,
     """The stage-1 and stage-2 rerankers asked for (one shared base model when both are) and the device."""
     import torch
 
+    from thinkir.device import torch_dtype
     from thinkir.rerank.listwise import ListwiseReranker
     from thinkir.rerank.pointwise import DearPointwiseReranker
 
-    dtype = getattr(torch, args.dtype) if args.dtype else None
+    dtype = torch_dtype(args.dtype)
     overrides = {
         k: v
         for k, v in {

@@ -28,12 +28,27 @@ def pick_device(requested: str | None = None) -> str:
     return "cpu"
 
 
+def torch_dtype(name: str | None) -> Any:
+    """``"bfloat16"`` -> ``torch.bfloat16``; None, ``""`` and ``"auto"`` -> None (the caller's default).
+
+    Raises ValueError, naming the accepted spellings, for anything that is not a torch dtype.
+    """
+    if not name or name == "auto":
+        return None
+    import torch
+
+    value = getattr(torch, name, None)
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f"{name!r} is not a torch dtype; use float32, bfloat16 or float16")
+    return value
+
+
 def pick_dtype(device: str, requested: str | None = None) -> Any:
     """fp32 on CPU (bf16 matmuls are slow on most CPUs), bf16 on GPUs that support it, else fp16."""
     import torch
 
     if requested and requested != "auto":
-        return getattr(torch, requested)
+        return torch_dtype(requested)
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32

@@ -20,17 +20,15 @@ def _dear_dtype(dtype: Any = None) -> Any:
     scoring on CPUs with AVX512-BF16, ``benchmarks/bench_dear_dtype.py``), else the device default."""
     import os
 
+    from thinkir.device import torch_dtype
+
     name = dtype or os.environ.get("THINKIR_DEAR_DTYPE") or None
     if name is None or not isinstance(name, str):
         return name
-    if name == "auto":
-        return None
-    import torch
-
-    value = getattr(torch, name, None)
-    if not isinstance(value, torch.dtype):
-        raise StageUnavailableError(f"THINKIR_DEAR_DTYPE={name!r} is not a torch dtype; use float32 or bfloat16")
-    return value
+    try:
+        return torch_dtype(name)
+    except ValueError as err:
+        raise StageUnavailableError(f"THINKIR_DEAR_DTYPE: {err}") from err
 
 
 # DeAR stages: adapters from THINKIR_DEAR_POINTWISE_ADAPTER / THINKIR_DEAR_LISTWISE_ADAPTER (a path or

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thinkir.device import torch_dtype
 from thinkir.errors import InputError, UnknownModelError
 from thinkir.rerank.base import Reranker
 from thinkir.types import Candidate, Query, RankedList, Trace
@@ -193,7 +194,6 @@ class AdapterHost:
         Written to a temporary folder and renamed into place. Floating LoRA weights are stored in
         ``save_dtype`` to keep files small; the score head is kept in float32.
         """
-        import torch
         from safetensors.torch import load_file, save_file
 
         from thinkir.models import model_id
@@ -205,7 +205,7 @@ class AdapterHost:
             self.peft.save_pretrained(str(tmp), selected_adapters=[name])
             src = tmp / name if (tmp / name).is_dir() else tmp
             weights = load_file(str(src / "adapter_model.safetensors"))
-            dtype = getattr(torch, save_dtype)
+            dtype = torch_dtype(save_dtype)
             weights = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
             cfg = json.loads((src / "adapter_config.json").read_text())
             base = (settings or {}).get("base_model") or self.base_model_name

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from thinkir.device import torch_dtype
 from thinkir.retrieval.reasoning.lm import LremLM
 from thinkir.training.loop import TimeBudget, autocast_for, optimizer_step, record_step
 from thinkir.training.lrem_data import LremExample, load_config, read_examples
@@ -165,12 +166,11 @@ def cosine_schedule(step: int, total: int, warmup: int) -> float:
 
 def save_adapter(lm: LremLM, out_dir: str | Path, cfg: Any, log: list[dict[str, float]], stage: str) -> Path:
     """Save the LoRA adapter (with the special-token rows) and ``lrem.json`` (config, log, base adapters)."""
-    import torch
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if getattr(cfg, "save_dtype", ""):  # bf16 halves the artefact (an r=8 adapter: ~5 MB instead of ~10)
-        dtype = getattr(torch, cfg.save_dtype)
+        dtype = torch_dtype(cfg.save_dtype)
         for param in lm.model.parameters():
             if param.requires_grad:
                 param.data = param.data.to(dtype)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thinkir.device import torch_dtype
 from thinkir.training import load_config, save_config
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def train(cfg: ListwiseTrainConfig) -> Path:
     train_ex, dev_ex = split_dev(examples, cfg.dev_fraction)
     logger.info("stage-2 examples: %d train, %d dev", len(train_ex), len(dev_ex))
 
-    dtype = getattr(torch, cfg.dtype) if cfg.dtype else None
+    dtype = torch_dtype(cfg.dtype)
     host = AdapterHost(cfg.base_model, device=cfg.device, dtype=dtype)
     host.add_adapter(
         LISTWISE_ADAPTER,

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thinkir.device import torch_dtype
 from thinkir.training import load_config, save_config
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def train(cfg: PointwiseTrainConfig) -> Path:
             cache = None
     t_teacher = time.perf_counter()
 
-    dtype = getattr(torch, cfg.dtype) if cfg.dtype else None
+    dtype = torch_dtype(cfg.dtype)
     host = AdapterHost(cfg.base_model, device=cfg.device, dtype=dtype)
     lora = LoraConfig(
         task_type="CAUSAL_LM",

@@ -446,9 +446,9 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
 
 
 def _dtype(name: str) -> Any:
-    import torch
+    from thinkir.device import torch_dtype
 
-    return getattr(torch, name) if name else None
+    return torch_dtype(name)
 
 
 def _fit_router(
