@@ -207,13 +207,11 @@ def load_stages(args: argparse.Namespace) -> tuple[object | None, object | None,
         if args.pointwise and not args.stage1_from:
             pointwise = DearPointwiseReranker.from_pretrained(args.pointwise, args.base_model, args.device, dtype)
         if args.listwise:
-            from dataclasses import asdict
-
-            from thinkir.rerank.listwise import ListwiseSettings
+            from dataclasses import replace
 
             listwise = ListwiseReranker.from_pretrained(args.listwise, args.base_model, args.device, dtype)
             if overrides:
-                listwise.settings = ListwiseSettings(**{**asdict(listwise.settings), **overrides})
+                listwise.settings = replace(listwise.settings, **overrides)
     if pointwise is not None and args.score_batch:
         from dataclasses import replace
 

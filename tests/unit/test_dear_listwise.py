@@ -144,12 +144,18 @@ def test_training_resumes_from_checkpoint(trained: dict[str, Path]) -> None:
 
 
 def test_two_stages_share_one_base_and_rerank(trained: dict[str, Path]) -> None:
+    from dataclasses import replace
+
     from thinkir.rerank import load_reranker
     from thinkir.rerank.dear import DearReranker, load_dear
     from thinkir.types import Candidate, Document, Query
 
     dear = load_dear(str(trained["pointwise"]), str(trained["listwise"]), device="cpu", listwise_depth=4)
     assert isinstance(dear, DearReranker)
+    saved = dear.listwise.settings  # from the adapter's thinkir_adapter.json: the training run's window
+    assert (saved.window_size, saved.step, saved.eos_token) == (3, 2, "<|im_end|>")
+    tuned = load_dear(str(trained["pointwise"]), str(trained["listwise"]), device="cpu", max_new_tokens=5, step=1)
+    assert tuned.listwise.settings == replace(saved, max_new_tokens=5, step=1)  # overrides keep the rest
     assert dear.pointwise.host is dear.listwise.host
     assert dear.pointwise.host.adapters() == ["listwise", "pointwise"]
     docs = [

@@ -361,7 +361,7 @@ def load_dear(
     **listwise_overrides: Any,
 ) -> DearReranker:
     """Both stages on one base model: load the two adapters into one :class:`AdapterHost`."""
-    from dataclasses import asdict
+    from dataclasses import replace
 
     from thinkir.rerank.listwise import LISTWISE_ADAPTER, ListwiseReranker, ListwiseSettings
     from thinkir.rerank.pointwise import POINTWISE_ADAPTER, DearPointwiseReranker
@@ -377,7 +377,7 @@ def load_dear(
     host.load_adapter(l_dir, LISTWISE_ADAPTER)
     settings = ListwiseSettings.from_meta(host.metas[LISTWISE_ADAPTER])
     if listwise_overrides:
-        settings = ListwiseSettings(**{**asdict(settings), **listwise_overrides})
+        settings = replace(settings, **listwise_overrides)
     return DearReranker(DearPointwiseReranker(host), ListwiseReranker(host, LISTWISE_ADAPTER, settings), listwise_depth)
 
 
