@@ -178,6 +178,8 @@ def depth_for(spec: str | None, name: str) -> int | None:
 
 def load_stages(args: argparse.Namespace) -> tuple[object | None, object | None, str]:
     """The stage-1 and stage-2 rerankers asked for (one shared base model when both are) and the device."""
+    from dataclasses import replace
+
     import torch
 
     from thinkir.device import torch_dtype
@@ -207,14 +209,10 @@ def load_stages(args: argparse.Namespace) -> tuple[object | None, object | None,
         if args.pointwise and not args.stage1_from:
             pointwise = DearPointwiseReranker.from_pretrained(args.pointwise, args.base_model, args.device, dtype)
         if args.listwise:
-            from dataclasses import replace
-
             listwise = ListwiseReranker.from_pretrained(args.listwise, args.base_model, args.device, dtype)
             if overrides:
                 listwise.settings = replace(listwise.settings, **overrides)
     if pointwise is not None and args.score_batch:
-        from dataclasses import replace
-
         pointwise.settings = replace(pointwise.settings, batch_size=args.score_batch)
     host = (pointwise or listwise).host  # type: ignore[union-attr]
     device = torch.cuda.get_device_name(0) if host.device.startswith("cuda") else "cpu"

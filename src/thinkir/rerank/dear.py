@@ -343,8 +343,8 @@ def default_adapter(stage: str, warn: bool = True) -> str:
         _WARNED.add(stage)
         logger.warning(
             "using the packaged DeAR %s adapter: SmolLM2-135M with LoRA r 16, trained for minutes; its stage 1 "
-            "ranks below BM25 on DL19, TREC-COVID and SciFact (thinkir/rerank/adapters/README.md). Set %s to a "
-            "stronger adapter.",
+            "ranks below BM25 on DL19 and SciFact and level with it on TREC-COVID "
+            "(thinkir/rerank/adapters/README.md). Set %s to a stronger adapter.",
             stage,
             ADAPTER_ENV[stage],
         )
@@ -361,8 +361,6 @@ def load_dear(
     **listwise_overrides: Any,
 ) -> DearReranker:
     """Both stages on one base model: load the two adapters into one :class:`AdapterHost`."""
-    from dataclasses import replace
-
     from thinkir.rerank.listwise import LISTWISE_ADAPTER, ListwiseReranker, ListwiseSettings
     from thinkir.rerank.pointwise import POINTWISE_ADAPTER, DearPointwiseReranker
 

@@ -265,7 +265,7 @@ def _sync() -> None:
 
 def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     """Run every variant; write run files and ``summary.json`` into ``cfg.out_dir``; return the summary."""
-    from thinkir.device import pick_device
+    from thinkir.device import pick_device, torch_dtype
     from thinkir.evals.runs import write_run
     from thinkir.retrieval.reasoning.embedder import ReasoningEmbedder
     from thinkir.retrieval.reasoning.lm import LremLM
@@ -321,7 +321,7 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     for stage, adapters in (("cold", [cfg.cold_adapter]), ("grpo", [cfg.cold_adapter, cfg.grpo_adapter])):
         t0 = time.perf_counter()
         lm = LremLM.load(
-            cfg.llm, adapters=adapters, device=device, dtype=_dtype(cfg.dtype), max_doc_tokens=cfg.max_doc_tokens
+            cfg.llm, adapters=adapters, device=device, dtype=torch_dtype(cfg.dtype), max_doc_tokens=cfg.max_doc_tokens
         )
         enc = ReasoningEmbedder(f"{cfg.llm}+" + "+".join(adapters), lm=lm, max_batch_tokens=cfg.max_batch_tokens)
         doc_vecs, timings[f"encode_corpus_{stage}_s"] = _timed(partial(enc.encode, docs, kind="document"))
@@ -443,12 +443,6 @@ def evaluate_lrem(cfg: LremEvalConfig) -> dict[str, Any]:
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def _dtype(name: str) -> Any:
-    from thinkir.device import torch_dtype
-
-    return torch_dtype(name)
 
 
 def _fit_router(
